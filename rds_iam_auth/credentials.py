@@ -1,0 +1,166 @@
+"""Where AWS credentials and the default region come from.
+
+All botocore session and credential-provider imports live here and happen lazily, on first
+use, so ``import rds_iam_auth`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from .errors import ConfigurationError, CredentialsError
+
+if TYPE_CHECKING:
+    from botocore.credentials import Credentials
+
+__all__ = ["CredentialSource", "FrozenCredentials"]
+
+_WHERE_WE_LOOKED = (
+    "environment variables (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN), "
+    "the shared credentials and config files (~/.aws/credentials, ~/.aws/config, "
+    "AWS_PROFILE), web identity / SSO / process providers, and container / EC2 instance "
+    "metadata"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FrozenCredentials:
+    """One consistent snapshot of a key pair, its session token and its expiry."""
+
+    access_key: str
+    secret_key: str = field(repr=False)
+    token: str | None = field(repr=False)
+    expiry: datetime | None
+
+
+class CredentialSource:
+    """Resolves AWS credentials once, lazily, from exactly one of the supported sources.
+
+    Args:
+        session: A ``boto3.Session`` or ``botocore.session.Session``.
+        credentials: Explicit botocore ``Credentials`` (refreshable ones keep refreshing).
+        profile: A profile name from the shared config / credentials files.
+
+    With none of them, botocore's default provider chain is used.
+    """
+
+    def __init__(
+        self,
+        *,
+        session: Any = None,
+        credentials: Credentials | None = None,
+        profile: str | None = None,
+    ) -> None:
+        given = [n for n, v in (("session", session), ("credentials", credentials)) if v]
+        if profile is not None:
+            if not isinstance(profile, str) or not profile:
+                raise ConfigurationError("profile must be a non-empty string")
+            given.append("profile")
+        if len(given) > 1:
+            raise ConfigurationError(
+                f"pass only one of session=, credentials= or profile= (got {', '.join(given)})"
+            )
+        if session is not None and not hasattr(session, "get_credentials"):
+            raise ConfigurationError(
+                "session must be a boto3.Session or botocore.session.Session, "
+                f"got {type(session).__name__}"
+            )
+        if credentials is not None and not hasattr(credentials, "get_frozen_credentials"):
+            raise ConfigurationError(
+                "credentials must be a botocore.credentials.Credentials object, "
+                f"got {type(credentials).__name__}"
+            )
+        self._session = session
+        self._explicit = credentials
+        self._profile = profile
+        self._lock = threading.Lock()
+        self._botocore_session: Any = None
+        self._resolved: Credentials | None = credentials
+
+    def __repr__(self) -> str:
+        source = "session" if self._session else "credentials" if self._explicit else None
+        source = source or (f"profile={self._profile!r}" if self._profile else "default chain")
+        return f"CredentialSource({source})"
+
+    def _get_botocore_session(self) -> Any:
+        if self._session is not None:
+            return getattr(self._session, "_session", self._session)
+        if self._botocore_session is None:
+            from botocore.session import Session
+
+            self._botocore_session = Session(profile=self._profile)
+        return self._botocore_session
+
+    def _credentials_object(self) -> Credentials:
+        if self._resolved is None:
+            with self._lock:
+                if self._resolved is None:
+                    self._resolved = self._resolve()
+        return self._resolved
+
+    def _resolve(self) -> Credentials:
+        from botocore.exceptions import BotoCoreError, ProfileNotFound
+
+        try:
+            creds = self._get_botocore_session().get_credentials()
+        except ProfileNotFound:
+            raise ConfigurationError(
+                f"profile={self._profile!r} was not found in ~/.aws/config or "
+                "~/.aws/credentials (or the files named by AWS_CONFIG_FILE / "
+                "AWS_SHARED_CREDENTIALS_FILE)"
+            ) from None
+        except BotoCoreError as exc:
+            raise CredentialsError(f"could not load AWS credentials: {exc}") from None
+        if creds is None:
+            raise CredentialsError(f"no AWS credentials found; looked in {_WHERE_WE_LOOKED}")
+        return creds  # type: ignore[no-any-return]
+
+    def get(self) -> FrozenCredentials:
+        """Return current credentials, refreshing temporary ones as botocore decides.
+
+        Raises:
+            CredentialsError: None found, or refreshing them failed.
+        """
+        from botocore.exceptions import BotoCoreError
+
+        creds = self._credentials_object()
+        try:
+            frozen = creds.get_frozen_credentials()
+        except BotoCoreError as exc:
+            raise CredentialsError(f"could not refresh AWS credentials: {exc}") from None
+        if not frozen.access_key or not frozen.secret_key:
+            raise CredentialsError("the AWS credentials found have an empty access or secret key")
+        # botocore keeps the expiry of refreshable credentials in a private attribute; there is
+        # no public accessor, and without it tokens would outlive their credentials.
+        expiry = getattr(creds, "_expiry_time", None)
+        if isinstance(expiry, datetime):
+            expiry = expiry if expiry.tzinfo else expiry.replace(tzinfo=timezone.utc)
+        else:
+            expiry = None
+        return FrozenCredentials(frozen.access_key, frozen.secret_key, frozen.token, expiry)
+
+    def region(self) -> str | None:
+        """The session's or profile's region (botocore reads ``AWS_DEFAULT_REGION`` and the
+        config file), else ``AWS_REGION``, else ``None``.
+
+        Raises:
+            ConfigurationError: The profile does not exist.
+        """
+        from botocore.exceptions import BotoCoreError, ProfileNotFound
+
+        region = getattr(self._session, "region_name", None)
+        if not isinstance(region, str) or not region:
+            try:
+                region = self._get_botocore_session().get_config_variable("region")
+            except ProfileNotFound:
+                raise ConfigurationError(
+                    f"profile={self._profile!r} was not found in ~/.aws/config or "
+                    "~/.aws/credentials"
+                ) from None
+            except BotoCoreError:
+                region = None
+        return region or os.environ.get("AWS_REGION") or None
