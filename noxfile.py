@@ -1,0 +1,88 @@
+"""Developer commands. `nox -s demo` runs the end-to-end demo, `nox -s tests` the test suite.
+
+nox installs everything else (the package, drivers, test tools) into its own virtualenvs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import nox
+
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+# The signer uses two underscore methods of botocore: test both ends of the declared range.
+OLDEST_BOTOCORE = ["botocore==1.34.0", "boto3==1.34.0"]
+TEST_DEPS = ["pytest>=8", "pytest-xdist>=3.5", "boto3>=1.34", "trustme>=1.1", "sqlalchemy>=2"]
+CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.reuse_venv = "yes"
+# A newcomer's machine may have only one Python: skip the others there. CI is meant to have
+# all four (pyenv), so a missing one is a failure there.
+nox.options.error_on_missing_interpreters = CI
+
+
+def _expose_pyenv_versions() -> None:
+    # pyenv shims only answer for the active version; listing every installed one lets nox
+    # find python3.10 ... python3.13 side by side.
+    pyenv = shutil.which("pyenv")
+    if pyenv is None or os.environ.get("PYENV_VERSION"):
+        return
+    try:
+        out = subprocess.run(
+            [pyenv, "versions", "--bare", "--skip-aliases"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=20,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return
+    versions = [v for v in out.split() if v[:1].isdigit() and "/" not in v]
+    if versions:
+        os.environ["PYENV_VERSION"] = ":".join(versions)
+
+
+_expose_pyenv_versions()
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """Unit and integration tests (integration needs the local emulator: see README)."""
+    session.install("-e", ".[all]", *TEST_DEPS)
+    session.run("pytest", *session.posargs, env={"AWS_EC2_METADATA_DISABLED": "true"})
+    if session.python == PYTHONS[0] and not session.posargs:
+        session.install(*OLDEST_BOTOCORE)
+        session.run("pytest", "-q", "tests/unit/test_signer_parity.py")
+        session.install("--upgrade", "botocore", "boto3")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.install("ruff==0.17.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the package."""
+    session.install("-e", ".[all]", "mypy==2.4.1", "botocore-stubs", "types-PyMySQL")
+    session.run("mypy")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """End to end: start the emulator, sign like `aws rds generate-db-auth-token`, connect."""
+    session.install("-e", ".[all]", "trustme>=1.1")
+    session.run("python", "examples/demo.py", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against the boto3 recipe; prints ratios, writes benchmarks/results/."""
+    session.install("-e", ".[all]", "boto3>=1.34", "trustme>=1.1")
+    session.run("python", "-m", "benchmarks", *session.posargs)
