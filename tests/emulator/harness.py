@@ -109,10 +109,8 @@ def _pg_bindir() -> Path | None:
 
 
 def _pam_module_present() -> bool:
-    return any(
-        Path(d, PAM_SCRIPT).exists()
-        for d in ("/lib/x86_64-linux-gnu/security", "/usr/lib/x86_64-linux-gnu/security")
-    ) or bool(glob.glob(f"/usr/lib/*/security/{PAM_SCRIPT}") + glob.glob(f"/lib/*/security/{PAM_SCRIPT}"))
+    patterns = (f"/lib/*/security/{PAM_SCRIPT}", f"/usr/lib/*/security/{PAM_SCRIPT}")
+    return any(glob.glob(pattern) for pattern in patterns)
 
 
 def unavailable_reason(*, postgres: bool = True, mariadb: bool = True) -> str | None:
@@ -381,7 +379,9 @@ class _Postgres(_Server):
             ]
             while True:
                 # The port can answer a moment before the server accepts logins.
-                result = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+                result = subprocess.run(
+                    cmd, capture_output=True, text=True, timeout=30, check=False
+                )
                 if result.returncode == 0:
                     break
                 if "starting up" not in result.stderr or time.monotonic() > deadline:
@@ -472,7 +472,7 @@ class _MariaDB(_Server):
         deadline = time.monotonic() + 20
         cmd = ["mariadb", "--no-defaults", f"--socket={self.sock}", "-uroot", "-e", statements]
         while True:
-            result = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+            result = subprocess.run(cmd, capture_output=True, text=True, timeout=30, check=False)
             if result.returncode == 0:
                 return
             if time.monotonic() > deadline:
@@ -583,9 +583,7 @@ class Emulator:
                 except BaseException as exc:
                     errors.append(exc)
 
-            threads = [
-                threading.Thread(target=bring_up, args=(s,)) for s in self._servers.values()
-            ]
+            threads = [threading.Thread(target=bring_up, args=(s,)) for s in self._servers.values()]
             for t in threads:
                 t.start()
             for t in threads:

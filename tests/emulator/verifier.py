@@ -70,7 +70,15 @@ def verify(token: str, pam_user: str, config: dict[str, object], now: float) -> 
     if host_port.lower() not in allowed:
         raise Refused(f"signed for endpoint {host_port[:80]!r}, this server is {sorted(allowed)}")
     params = _parse_query(query)
+    _check_request(params, pam_user)
+    access_key = _check_scope(params, config)
+    _check_time(params, now)
+    _check_session_token(params, config, access_key)
+    _check_signature(params, config, host_port, access_key)
+    return access_key
 
+
+def _check_request(params: dict[str, str], pam_user: str) -> None:
     if params["Action"] != "connect":
         raise Refused(f"Action is {params['Action'][:20]!r}, not 'connect'")
     if params["DBUser"] != pam_user:
@@ -80,6 +88,8 @@ def verify(token: str, pam_user: str, config: dict[str, object], now: float) -> 
     if params["X-Amz-SignedHeaders"] != "host":
         raise Refused("SignedHeaders must be 'host'")
 
+
+def _check_scope(params: dict[str, str], config: dict[str, object]) -> str:
     scope_parts = params["X-Amz-Credential"].split("/")
     if len(scope_parts) != 5:
         raise Refused("malformed credential scope")
@@ -92,14 +102,17 @@ def verify(token: str, pam_user: str, config: dict[str, object], now: float) -> 
         raise Refused(f"signed for region {region[:30]!r}, this server is in {config['region']}")
     if service != SERVICE or terminator != "aws4_request":
         raise Refused("credential scope must end in rds-db/aws4_request")
+    if date != params["X-Amz-Date"][:8]:
+        raise Refused("credential scope date differs from X-Amz-Date")
+    return access_key
 
+
+def _check_time(params: dict[str, str], now: float) -> None:
     amz_date = params["X-Amz-Date"]
     try:
         signed_at = calendar.timegm(time.strptime(amz_date, "%Y%m%dT%H%M%SZ"))
     except ValueError:
         raise Refused("malformed X-Amz-Date") from None
-    if date != amz_date[:8]:
-        raise Refused("credential scope date differs from X-Amz-Date")
     expires_text = params["X-Amz-Expires"]
     if not expires_text.isdigit():
         raise Refused("X-Amz-Expires is not a number")
@@ -111,6 +124,12 @@ def verify(token: str, pam_user: str, config: dict[str, object], now: float) -> 
     if now > signed_at + expires:
         raise Refused(f"expired {now - signed_at - expires:.0f} s ago")
 
+
+def _check_session_token(
+    params: dict[str, str], config: dict[str, object], access_key: str
+) -> None:
+    keys: dict[str, dict[str, str | None]] = config["keys"]  # type: ignore[assignment]
+    key = keys[access_key]
     session_token = params.get("X-Amz-Security-Token")
     expected_token = key.get("token")
     if expected_token is None and session_token is not None:
@@ -121,6 +140,14 @@ def verify(token: str, pam_user: str, config: dict[str, object], now: float) -> 
         if not hmac.compare_digest(session_token.encode(), str(expected_token).encode()):
             raise Refused("wrong session token")
 
+
+def _check_signature(
+    params: dict[str, str], config: dict[str, object], host_port: str, access_key: str
+) -> None:
+    keys: dict[str, dict[str, str | None]] = config["keys"]  # type: ignore[assignment]
+    key = keys[access_key]
+    date, region = params["X-Amz-Credential"].split("/")[1:3]
+    amz_date = params["X-Amz-Date"]
     canonical_query = "&".join(
         f"{quote(name, safe='-_.~')}={quote(params[name], safe='-_.~')}"
         for name in sorted(params)
@@ -150,7 +177,6 @@ def verify(token: str, pam_user: str, config: dict[str, object], now: float) -> 
     expected = hmac.new(signing_key, string_to_sign.encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, params["X-Amz-Signature"]):
         raise Refused("signature does not match")
-    return access_key
 
 
 def _log(config: dict[str, object], line: str) -> None:
