@@ -378,13 +378,13 @@ class _Postgres(_Server):
                 statement,
             ]
             while True:
-                # The port can answer a moment before the server accepts logins.
+                # TCP can answer a moment before the socket exists or logins are accepted.
                 result = subprocess.run(
                     cmd, capture_output=True, text=True, timeout=30, check=False
                 )
                 if result.returncode == 0:
                     break
-                if "starting up" not in result.stderr or time.monotonic() > deadline:
+                if time.monotonic() > deadline:
                     raise EmulatorUnavailable(f"psql failed: {result.stderr[-1000:]}")
                 time.sleep(0.05)
 

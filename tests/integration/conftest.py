@@ -1,0 +1,88 @@
+"""Integration fixtures: one local RDS IAM emulator (real PostgreSQL + MariaDB) per session.
+
+Where the servers cannot start (not root, packages missing) every integration test skips with
+one reason; under ``CI=true`` or ``RDS_IAM_AUTH_REQUIRE_EMULATOR=1`` that is a failure instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.emulator import Emulator, EmulatorUnavailable, ServerInfo, unavailable_reason
+from tests.unit.conftest import _AWS_ENV
+
+
+def _emulator_required() -> bool:
+    return (
+        os.environ.get("CI", "").lower() in ("1", "true", "yes")
+        or os.environ.get("RDS_IAM_AUTH_REQUIRE_EMULATOR") == "1"
+    )
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    """The running emulator (both servers), stopped by PID when the session ends."""
+    reason = unavailable_reason()
+    if reason is None:
+        try:
+            emu = Emulator().start()
+        except EmulatorUnavailable as exc:
+            reason = str(exc)
+        else:
+            try:
+                yield emu
+            finally:
+                emu.stop()
+            return
+    if _emulator_required():
+        pytest.fail(f"the local RDS IAM emulator is required here but unavailable: {reason}")
+    pytest.skip(f"local RDS IAM emulator unavailable: {reason}")
+
+
+@pytest.fixture
+def pg_endpoint(emulator: Emulator) -> ServerInfo:
+    """The PostgreSQL server: host, port, CA path, user, database, region."""
+    return emulator.pg
+
+
+@pytest.fixture
+def mysql_endpoint(emulator: Emulator) -> ServerInfo:
+    """The MariaDB server: host, port, CA path, user, database, region."""
+    return emulator.mysql
+
+
+@dataclass(frozen=True)
+class Target:
+    """One server and the driver that talks to it."""
+
+    info: ServerInfo
+    driver: str
+    engine: str
+
+    @property
+    def db_kwargs(self) -> dict[str, str]:
+        key = "dbname" if self.driver == "psycopg" else "database"
+        return {key: self.info.database}
+
+
+@pytest.fixture(params=["psycopg", "pymysql"])
+def target(request: pytest.FixtureRequest, emulator: Emulator) -> Target:
+    """Each server with its driver: psycopg → PostgreSQL, PyMySQL → MariaDB."""
+    if request.param == "psycopg":
+        return Target(emulator.pg, "psycopg", "postgres")
+    return Target(emulator.mysql, "pymysql", "mariadb")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in _AWS_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("RDS_IAM_AUTH_CACHE_DIR", str(tmp_path / "ca-cache"))
