@@ -21,8 +21,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import rds_iam_auth  # noqa: E402
-from tests.emulator import (  # noqa: E402
+import rds_iam_auth
+from tests.emulator import (
     LONG_TERM,
     TEMPORARY,
     Emulator,
