@@ -99,17 +99,20 @@ def sign_token(
     """Sign one token with frozen credentials; ``now`` must be aware."""
     signed_at = now.astimezone(timezone.utc).replace(microsecond=0)
     amz_date = signed_at.strftime(_SIGV4_TIMESTAMP)
+    failure = ""
     try:
         if _PLAIN_HOST.match(endpoint.host):
             value = _sign_plain(creds, endpoint, user, amz_date, expires_in_s)
         else:
             value = _sign_botocore(creds, endpoint, user, amz_date, expires_in_s)
     except Exception as exc:
-        # Never chain the cause: its frames hold the secret key.
+        failure = type(exc).__name__
+    if failure:
+        # Raised outside the except block so the cause is not even kept as __context__: its
+        # frames hold the secret key.
         raise TokenGenerationError(
-            f"signing a token for {user!r} at {endpoint.host}:{endpoint.port} failed: "
-            f"{type(exc).__name__}"
-        ) from None
+            f"signing a token for {user!r} at {endpoint.host}:{endpoint.port} failed: {failure}"
+        )
     expires_at = signed_at + timedelta(seconds=expires_in_s)
     if creds.expiry is not None and creds.expiry < expires_at:
         expires_at = creds.expiry
