@@ -112,11 +112,18 @@ class TokenCache:
             return CacheStats(self._signings, self._hits, self._refreshes)
 
     def invalidate(self, key: Hashable) -> None:
-        """Forget the token for ``key`` (e.g. after the server refused it)."""
+        """Forget the token for ``key`` (e.g. after the server refused it).
+
+        The next caller signs anew even if a refresh of ``key`` is already in flight.
+        """
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None and entry.flight is None:
-                del self._entries[key]
+            entry = self._entries.pop(key, None)
+            if entry is not None:
+                # A signing in flight keeps its detached entry and finishes for its own
+                # followers; it must not fall back to the refused token if it fails, and callers
+                # from now on start a new signing rather than wait for one begun before the
+                # refusal (a retry waiting on a stuck refresh would stall the login).
+                entry.token = None
 
     def clear(self) -> None:
         """Forget every token."""
@@ -173,7 +180,10 @@ class TokenCache:
         except BaseException as exc:
             with self._lock:
                 entry.flight = None
-                usable = previous is not None and now < entry.valid_until
+                # entry.token is no longer previous when invalidate() dropped it mid-flight.
+                usable = (
+                    previous is not None and entry.token is previous and now < entry.valid_until
+                )
                 if usable and not entry.warned:
                     entry.warned = True
                     warn = True
@@ -203,7 +213,8 @@ class TokenCache:
         with self._lock:
             entry.token = token
             entry.valid_until = valid_until
-            entry.refresh_at = valid_until - self._refresh_before_s
+            # A lead shorter than the mandatory window would serve a token in its last minute.
+            entry.refresh_at = valid_until - max(self._refresh_before_s, MANDATORY_REFRESH_S)
             entry.mandatory_at = valid_until - MANDATORY_REFRESH_S
             entry.flight = None
             entry.warned = False

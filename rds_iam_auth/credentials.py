@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,19 @@ class FrozenCredentials:
     secret_key: str = field(repr=False)
     token: str | None = field(repr=False)
     expiry: datetime | None
+
+
+_live_sources: weakref.WeakSet[CredentialSource] = weakref.WeakSet()
+
+
+def _reset_after_fork() -> None:
+    # A child forked mid-resolution inherits a lock held by a thread it does not have.
+    for source in list(_live_sources):
+        source._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 class CredentialSource:
@@ -80,6 +94,7 @@ class CredentialSource:
         self._lock = threading.Lock()
         self._botocore_session: Any = None
         self._resolved: Credentials | None = credentials
+        _live_sources.add(self)
 
     def __repr__(self) -> str:
         source = "session" if self._session else "credentials" if self._explicit else None
@@ -102,17 +117,30 @@ class CredentialSource:
                     self._resolved = self._resolve()
         return self._resolved
 
+    def _profile_not_found(self, exc: Exception) -> ConfigurationError:
+        # botocore names the profile it looked for; ours is None when it came from the
+        # environment or from the caller's session.
+        name = getattr(exc, "kwargs", {}).get("profile")
+        if self._profile is not None:
+            origin = f"profile={self._profile!r}"
+        elif self._session is not None:
+            origin = f"the session's profile {name!r}"
+        elif os.environ.get("AWS_PROFILE"):
+            origin = f"profile {name or os.environ['AWS_PROFILE']!r} (from AWS_PROFILE)"
+        else:
+            origin = f"profile {name!r}"
+        return ConfigurationError(
+            f"{origin} was not found in ~/.aws/config or ~/.aws/credentials (or the files "
+            "named by AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE)"
+        )
+
     def _resolve(self) -> Credentials:
         from botocore.exceptions import BotoCoreError, ProfileNotFound
 
         try:
             creds = self._get_botocore_session().get_credentials()
-        except ProfileNotFound:
-            raise ConfigurationError(
-                f"profile={self._profile!r} was not found in ~/.aws/config or "
-                "~/.aws/credentials (or the files named by AWS_CONFIG_FILE / "
-                "AWS_SHARED_CREDENTIALS_FILE)"
-            ) from None
+        except ProfileNotFound as exc:
+            raise self._profile_not_found(exc) from None
         except BotoCoreError as exc:
             raise CredentialsError(f"could not load AWS credentials: {exc}") from None
         if creds is None:
@@ -156,11 +184,8 @@ class CredentialSource:
         if not isinstance(region, str) or not region:
             try:
                 region = self._get_botocore_session().get_config_variable("region")
-            except ProfileNotFound:
-                raise ConfigurationError(
-                    f"profile={self._profile!r} was not found in ~/.aws/config or "
-                    "~/.aws/credentials"
-                ) from None
+            except ProfileNotFound as exc:
+                raise self._profile_not_found(exc) from None
             except BotoCoreError:
                 region = None
         return region or os.environ.get("AWS_REGION") or None

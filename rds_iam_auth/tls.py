@@ -29,6 +29,7 @@ __all__ = [
     "TlsMode",
     "TlsSettings",
     "ca_bundle_path",
+    "client_cert_context",
     "ssl_context",
 ]
 
@@ -98,6 +99,16 @@ def cache_dir() -> Path:
 
 
 _download_lock = threading.Lock()
+
+
+def _reset_download_lock() -> None:
+    # A child forked mid-download inherits the lock held by a thread it does not have.
+    global _download_lock  # noqa: PLW0603
+    _download_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_download_lock)
 
 
 def rds_global_bundle(fetch: Fetcher | None = None, *, refresh: bool = False) -> str:
@@ -193,8 +204,7 @@ def ca_bundle_path(ca: str | None, endpoint: Endpoint, fetch: Fetcher | None = N
     return rds_global_bundle(fetch)
 
 
-@functools.lru_cache(maxsize=32)
-def _cached_context(ca_path: str, check_hostname: bool, mtime_ns: int) -> ssl.SSLContext:
+def _new_context(ca_path: str, check_hostname: bool) -> ssl.SSLContext:
     import ssl
 
     try:
@@ -204,6 +214,11 @@ def _cached_context(ca_path: str, check_hostname: bool, mtime_ns: int) -> ssl.SS
     context.check_hostname = check_hostname
     context.verify_mode = ssl.CERT_REQUIRED
     return context
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_context(ca_path: str, check_hostname: bool, mtime_ns: int) -> ssl.SSLContext:
+    return _new_context(ca_path, check_hostname)
 
 
 def ssl_context(settings: TlsSettings) -> ssl.SSLContext:
@@ -217,3 +232,28 @@ def ssl_context(settings: TlsSettings) -> ssl.SSLContext:
     except OSError as exc:
         raise CaBundleError(f"cannot read CA bundle {settings.ca_path!r}: {exc.strerror}") from None
     return _cached_context(settings.ca_path, settings.check_hostname, mtime_ns)
+
+
+def client_cert_context(
+    settings: TlsSettings, certfile: str, keyfile: str | None = None, password: str | None = None
+) -> ssl.SSLContext:
+    """A verifying ``SSLContext`` for ``settings`` that also presents a client certificate.
+
+    Built anew on each call: the shared contexts of :func:`ssl_context` must stay unmodified.
+
+    Raises:
+        ConfigurationError: The certificate or key cannot be loaded.
+    """
+    import ssl
+
+    context = _new_context(_checked_file(settings.ca_path, "ca="), settings.check_hostname)
+    try:
+        context.load_cert_chain(certfile, keyfile, password)
+    except (OSError, ssl.SSLError) as exc:
+        # The message names files only: the key password must not reach an exception.
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise ConfigurationError(
+            f"cannot load the client certificate ssl_cert={certfile!r} "
+            f"(ssl_key={keyfile!r}): {reason}"
+        ) from None
+    return context

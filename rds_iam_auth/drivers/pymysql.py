@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ConfigurationError, DriverNotInstalledError
-from ..tls import TlsSettings, ssl_context
+from ..tls import TlsSettings, client_cert_context, ssl_context
 from . import refuse_reserved
 
 NAME = "pymysql"
@@ -18,6 +18,9 @@ _RESERVED = ("password", "passwd", "host", "port", "user", "unix_socket")
 _ACCESS_DENIED = 1045
 # PyMySQL's dict-style TLS options; ours is a ready SSLContext, so these could only weaken it.
 _TLS_KEYWORDS = ("ssl_ca", "ssl_capath", "ssl_verify_cert", "ssl_verify_identity", "ssl_disabled")
+# PyMySQL would also swap our context for an unverifying one on seeing these, so they are loaded
+# into a verifying context of our own and never reach it.
+_CLIENT_CERT_KEYWORDS = ("ssl_cert", "ssl_key", "ssl_key_password")
 
 
 def _weakening(tls: TlsSettings) -> ConfigurationError:
@@ -38,6 +41,22 @@ def _user_context(value: object, tls: TlsSettings) -> ssl.SSLContext:
     raise _weakening(tls)
 
 
+def _client_cert_context(
+    client_cert: Mapping[str, Any], user_ssl: object, tls: TlsSettings
+) -> ssl.SSLContext:
+    if user_ssl is not None:
+        raise ConfigurationError(
+            "pymysql: pass either ssl= or ssl_cert=/ssl_key=, not both; to present a client "
+            "certificate with your own context, call its load_cert_chain()"
+        )
+    certfile = client_cert.get("ssl_cert")
+    if not certfile:
+        raise ConfigurationError("pymysql: ssl_key= and ssl_key_password= need ssl_cert=")
+    return client_cert_context(
+        tls, certfile, client_cert.get("ssl_key"), client_cert.get("ssl_key_password")
+    )
+
+
 def build_kwargs(
     *,
     host: str,
@@ -54,7 +73,13 @@ def build_kwargs(
         if name in extra:
             raise _weakening(tls)
     user_ssl = extra.pop("ssl", None)
-    context = ssl_context(tls) if user_ssl is None else _user_context(user_ssl, tls)
+    client_cert = {name: extra.pop(name) for name in _CLIENT_CERT_KEYWORDS if name in extra}
+    if client_cert:
+        context = _client_cert_context(client_cert, user_ssl, tls)
+    elif user_ssl is None:
+        context = ssl_context(tls)
+    else:
+        context = _user_context(user_ssl, tls)
     kwargs: dict[str, Any] = {
         "host": host,
         "port": port,

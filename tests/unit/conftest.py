@@ -1,8 +1,7 @@
-"""Unit tests run with no AWS configuration at all: every credential and region comes from the test."""
+"""Unit tests run with no AWS configuration: every credential and region comes from the test."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,7 @@ _AWS_ENV = (
 
 
 @pytest.fixture(autouse=True)
-def _isolated_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+def _isolated_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in _AWS_ENV:
         monkeypatch.delenv(name, raising=False)
     # Point the shared config files somewhere empty and never ask the instance metadata service.
@@ -34,4 +33,3 @@ def _isolated_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterat
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("RDS_IAM_AUTH_CACHE_DIR", str(tmp_path / "ca-cache"))
-    yield
