@@ -94,6 +94,7 @@ class CredentialSource:
         self._lock = threading.Lock()
         self._botocore_session: Any = None
         self._resolved: Credentials | None = credentials
+        self._from_env: FrozenCredentials | None = None
         _live_sources.add(self)
 
     def __repr__(self) -> str:
@@ -147,12 +148,40 @@ class CredentialSource:
             raise CredentialsError(f"no AWS credentials found; looked in {_WHERE_WE_LOOKED}")
         return creds  # type: ignore[no-any-return]
 
+    def _environment_keys(self) -> FrozenCredentials | None:
+        """Static keys from the environment, read as botocore's EnvProvider reads them.
+
+        The EnvProvider heads botocore's default chain, so when it has keys the chain's answer
+        is known without importing botocore.session (most of a cold start). Everything else
+        (expiring env credentials, profiles, sessions) goes through botocore itself.
+        """
+        if self._session is not None or self._explicit is not None or self._profile is not None:
+            return None
+        env = os.environ
+        if any(env.get(v) for v in ("AWS_CREDENTIAL_EXPIRATION", "AWS_PROFILE")):
+            return None
+        access_key = env.get("AWS_ACCESS_KEY_ID", "")
+        secret_key = env.get("AWS_SECRET_ACCESS_KEY", "")
+        if not access_key or not secret_key:
+            return None
+        token = env.get("AWS_SECURITY_TOKEN") or env.get("AWS_SESSION_TOKEN") or None
+        return FrozenCredentials(access_key, secret_key, token, None)
+
     def get(self) -> FrozenCredentials:
         """Return current credentials, refreshing temporary ones as botocore decides.
 
         Raises:
             CredentialsError: None found, or refreshing them failed.
         """
+        if self._from_env is not None:
+            return self._from_env
+        if self._resolved is None:
+            with self._lock:
+                if self._resolved is None and self._from_env is None:
+                    self._from_env = self._environment_keys()
+            if self._from_env is not None:
+                return self._from_env
+
         from botocore.exceptions import BotoCoreError
 
         creds = self._credentials_object()
@@ -178,6 +207,10 @@ class CredentialSource:
         Raises:
             ConfigurationError: The profile does not exist.
         """
+        if self._environment_keys() is not None and os.environ.get("AWS_DEFAULT_REGION"):
+            # botocore would read the same variable before any config file.
+            return os.environ["AWS_DEFAULT_REGION"]
+
         from botocore.exceptions import BotoCoreError, ProfileNotFound
 
         region = getattr(self._session, "region_name", None)

@@ -290,3 +290,72 @@ def test_fork_during_credential_resolution_does_not_deadlock_the_child() -> None
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status), f"child hung on CredentialSource._lock after fork ({status=})"
     assert os.WEXITSTATUS(status) == 0
+
+
+# --- environment keys without botocore.session ----------------------------------------------
+
+ENV_CASES = {
+    "keys": {"AWS_ACCESS_KEY_ID": AKID, "AWS_SECRET_ACCESS_KEY": SECRET},
+    "session-token": {
+        "AWS_ACCESS_KEY_ID": AKID,
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+        "AWS_SESSION_TOKEN": SESSION_TOKEN,
+    },
+    "security-token-wins": {
+        "AWS_ACCESS_KEY_ID": AKID,
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+        "AWS_SECURITY_TOKEN": "legacy",
+        "AWS_SESSION_TOKEN": SESSION_TOKEN,
+    },
+    "empty-security-token": {
+        "AWS_ACCESS_KEY_ID": AKID,
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+        "AWS_SECURITY_TOKEN": "",
+        "AWS_SESSION_TOKEN": SESSION_TOKEN,
+    },
+    "expiring": {
+        "AWS_ACCESS_KEY_ID": AKID,
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+        "AWS_SESSION_TOKEN": SESSION_TOKEN,
+        "AWS_CREDENTIAL_EXPIRATION": "2999-01-01T00:00:00Z",
+    },
+}
+
+
+@pytest.mark.parametrize("case", sorted(ENV_CASES))
+def test_environment_keys_match_botocores_env_provider(
+    case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in ENV_CASES[case].items():
+        monkeypatch.setenv(name, value)
+    ours = CredentialSource().get()
+    theirs = botocore.session.Session().get_credentials().get_frozen_credentials()
+    assert (ours.access_key, ours.secret_key, ours.token) == tuple(theirs)[:3]
+
+
+def test_partial_environment_keys_fall_back_to_botocore(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", AKID)
+    with pytest.raises(CredentialsError):
+        CredentialSource().get()
+
+
+def test_environment_keys_load_no_botocore_session() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, rds_iam_auth\n"
+        f"rds_iam_auth.generate_auth_token({HOST!r}, 5432, 'u')\n"
+        "print(sorted(m for m in sys.modules if m.startswith('botocore')))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_ACCESS_KEY_ID=AKID,
+        AWS_SECRET_ACCESS_KEY=SECRET,
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
