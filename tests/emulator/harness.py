@@ -20,6 +20,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -480,6 +481,58 @@ class _MariaDB(_Server):
             time.sleep(0.05)
 
 
+# Runs as its own process for each Emulator. It blocks reading a pipe whose only writer is the
+# process that started the servers; end of file means that process is gone, however it died
+# (SIGKILL and timeouts included), and the watchdog stops by PID every process whose command
+# line names this run's private directory, then removes the directory and the PAM files.
+_WATCHDOG = """
+import os, shutil, signal, sys, time
+base, pam_files = sys.argv[1], sys.argv[2:]
+sys.stdin.buffer.read()
+def ours():
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if base.encode() in f.read():
+                        pids.append(int(entry))
+            except OSError:
+                pass
+    return pids
+# PostgreSQL shuts down fast on SIGINT, MariaDB on SIGTERM; SIGKILL if either hangs.
+for sigs in ((signal.SIGINT, signal.SIGTERM), (signal.SIGKILL,)):
+    pids = ours()
+    if not pids:
+        break
+    for pid in pids:
+        for sig in sigs:
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+    deadline = time.monotonic() + 10
+    while ours() and time.monotonic() < deadline:
+        time.sleep(0.1)
+for path in pam_files:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+shutil.rmtree(base, ignore_errors=True)
+"""
+
+
+def _spawn_watchdog(base: Path, pam_files: list[Path]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-I", "-c", _WATCHDOG, str(base), *map(str, pam_files)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
 _live: set[Emulator] = set()
 _live_lock = threading.Lock()
 
@@ -540,6 +593,7 @@ class Emulator:
         self.pam_files: list[Path] = []
         self._servers: dict[str, _Server] = {}
         self._stopped = False
+        self._watchdog: subprocess.Popen[bytes] | None = None
         self.setup_seconds = 0.0
 
     def __enter__(self) -> Emulator:
@@ -573,6 +627,9 @@ class Emulator:
                 self._servers["postgres"] = _Postgres(self)
             if self.want_mariadb:
                 self._servers["mariadb"] = _MariaDB(self)
+            self._watchdog = _spawn_watchdog(
+                self.base, [server.pam_file for server in self._servers.values()]
+            )
             # initdb and mariadb-install-db take a second or two each: run them side by side.
             errors: list[BaseException] = []
 
@@ -624,5 +681,10 @@ class Emulator:
                 path.unlink()
         if self.base != Path() and self.base.exists():
             shutil.rmtree(self.base, ignore_errors=True)
+        if self._watchdog is not None:
+            # Nothing left for it to do; closing the pipe lets it exit.
+            with contextlib.suppress(Exception):
+                self._watchdog.stdin.close()  # type: ignore[union-attr]
+                self._watchdog.wait(timeout=15)
         with _live_lock:
             _live.discard(self)
