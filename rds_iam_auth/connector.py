@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .cache import TokenCache
@@ -15,13 +16,39 @@ from .endpoint import Endpoint, parse_endpoint, region_from_host, validate_host,
 from .errors import ConfigurationError
 from .signer import SigV4Signer, validate_user
 from .tls import Fetcher, TlsSettings, ca_bundle_path, validate_ca, validate_tls
+from .token import Token
 
 if TYPE_CHECKING:
     from botocore.credentials import Credentials
 
-    from .token import Signer, Token
+    from .token import Signer
 
 __all__ = ["Connector", "Stats", "connect"]
+
+
+class _Prepared:
+    """What one validated (host, port, user, region[, driver]) resolves to, kept for reuse."""
+
+    __slots__ = ("adapter", "endpoint", "key", "sign", "tls", "user")
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        user: str,
+        signer: Signer,
+        adapter: DriverAdapter | None = None,
+        tls: TlsSettings | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.user = user
+        self.key = (endpoint.key_host, endpoint.port, user, endpoint.region)
+        self.adapter = adapter
+        self.tls = tls
+
+        def sign(now: datetime) -> Token:
+            return signer.sign(endpoint, user, now=now)
+
+        self.sign = sign
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +146,10 @@ class Connector:
         # CA resolution depends only on ca=, the environment and whether the endpoint is an
         # RDS Proxy; resolving it once keeps file checks off the per-connection path.
         self._ca_paths: dict[bool, str] = {}
+        # Validated call arguments -> _Prepared, so a cache hit neither re-validates nor
+        # re-parses the same host for every connection a pool opens.
+        self._prepared: dict[tuple[Any, ...], _Prepared] = {}
+        self._max_prepared = 4 * max_cached
 
     def __repr__(self) -> str:
         return (
@@ -161,12 +192,15 @@ class Connector:
             region = self._default_region()
         return parse_endpoint(host, port, region)
 
-    def _token_for(self, endpoint: Endpoint, user: str) -> Token:
+    def _remember(self, args: tuple[Any, ...], prepared: _Prepared) -> _Prepared:
+        if len(self._prepared) >= self._max_prepared:
+            self._prepared.clear()  # many distinct hosts: start over rather than grow
+        self._prepared[args] = prepared
+        return prepared
+
+    def _check_open(self) -> None:
         if self._closed:
             raise ConfigurationError("this Connector is closed; create a new one")
-        key = (endpoint.key_host, endpoint.port, user, endpoint.region)
-        signer = self._signer
-        return self._cache.get(key, lambda now: signer.sign(endpoint, user, now=now))
 
     def token(self, host: str, port: int, user: str, *, region: str | None = None) -> Token:
         """Return a cached or freshly signed token for ``user`` at ``host:port``.
@@ -176,15 +210,34 @@ class Connector:
             RegionNotFoundError: No region for this host.
             CredentialsError: No usable AWS credentials.
         """
-        return self._token_for(self._endpoint(host, port, region), validate_user(user))
+        self._check_open()
+        args = (host, port, user, region)
+        # type() is int: True and 5432.0 hash like 1 and 5432 but are not valid ports.
+        prepared = self._lookup(args) if type(port) is int else None
+        if prepared is None:
+            endpoint = self._endpoint(host, port, region)
+            prepared = self._remember(args, _Prepared(endpoint, validate_user(user), self._signer))
+        return self._cache.get(prepared.key, prepared.sign)
+
+    def _lookup(self, args: tuple[Any, ...]) -> _Prepared | None:
+        try:
+            return self._prepared.get(args)
+        except TypeError:  # an unhashable argument: let validation name it
+            return None
 
     def _prepare(
         self, host: str, user: str, driver: str, port: int | None, region: str | None
-    ) -> tuple[DriverAdapter, Endpoint, TlsSettings]:
-        adapter = get_adapter(driver)
-        endpoint = self._endpoint(host, adapter.DEFAULT_PORT if port is None else port, region)
-        validate_user(user)
-        return adapter, endpoint, TlsSettings(self._tls_mode, self._ca_path(endpoint))
+    ) -> _Prepared:
+        self._check_open()
+        args = (host, user, driver, port, region)
+        prepared = self._lookup(args) if port is None or type(port) is int else None
+        if prepared is None:
+            adapter = get_adapter(driver)
+            endpoint = self._endpoint(host, adapter.DEFAULT_PORT if port is None else port, region)
+            validate_user(user)
+            tls = TlsSettings(self._tls_mode, self._ca_path(endpoint))
+            prepared = self._remember(args, _Prepared(endpoint, user, self._signer, adapter, tls))
+        return prepared
 
     def _ca_path(self, endpoint: Endpoint) -> str:
         is_proxy = endpoint.kind in ("proxy", "proxy-endpoint")
@@ -207,14 +260,19 @@ class Connector:
 
         The result contains the token as ``password``: hand it to the driver, never log it.
         """
-        adapter, endpoint, tls = self._prepare(host, user, driver, port, region)
-        token = self._token_for(endpoint, user)
-        return adapter.build_kwargs(
-            host=host,
-            port=endpoint.port,
-            user=user,
+        prepared = self._prepare(host, user, driver, port, region)
+        return self._kwargs(prepared, self._cache.get(prepared.key, prepared.sign), driver_kwargs)
+
+    @staticmethod
+    def _kwargs(prepared: _Prepared, token: Token, driver_kwargs: dict[str, Any]) -> dict[str, Any]:
+        assert prepared.adapter is not None
+        assert prepared.tls is not None
+        return prepared.adapter.build_kwargs(
+            host=prepared.endpoint.host,
+            port=prepared.endpoint.port,
+            user=prepared.user,
             password=token.value,
-            tls=tls,
+            tls=prepared.tls,
             user_kwargs=driver_kwargs,
         )
 
@@ -233,37 +291,23 @@ class Connector:
         If the server refuses the cached token, it is dropped and the login retried once
         with a fresh one; a second refusal raises the driver's own exception.
         """
-        adapter, endpoint, tls = self._prepare(host, user, driver, port, region)
-        return self._connect(adapter, endpoint, user, tls, driver_kwargs)
+        return self._connect(self._prepare(host, user, driver, port, region), driver_kwargs)
 
-    def _connect(
-        self,
-        adapter: DriverAdapter,
-        endpoint: Endpoint,
-        user: str,
-        tls: TlsSettings,
-        driver_kwargs: dict[str, Any],
-    ) -> Any:
-        token = self._token_for(endpoint, user)
-        kwargs = adapter.build_kwargs(
-            host=endpoint.host,
-            port=endpoint.port,
-            user=user,
-            password=token.value,
-            tls=tls,
-            user_kwargs=driver_kwargs,
-        )
+    def _connect(self, prepared: _Prepared, driver_kwargs: dict[str, Any]) -> Any:
+        self._check_open()
+        adapter = prepared.adapter
+        assert adapter is not None
+        kwargs = self._kwargs(prepared, self._cache.get(prepared.key, prepared.sign), driver_kwargs)
         try:
             return adapter.connect(kwargs)
         except Exception as exc:
             if not adapter.is_auth_refused(exc):
                 raise
         # Outside the except block, so a second refusal is not chained to the first.
-        self._cache.invalidate((endpoint.key_host, endpoint.port, user, endpoint.region))
+        self._cache.invalidate(prepared.key)
         with self._lock:
             self._retries += 1
-        token = self._token_for(endpoint, user)
-        kwargs["password"] = token.value
+        kwargs["password"] = self._cache.get(prepared.key, prepared.sign).value
         return adapter.connect(kwargs)
 
     def creator(
@@ -281,23 +325,18 @@ class Connector:
         Arguments are validated now; each call reuses the cached token until it is due for
         refresh, e.g. ``create_engine("postgresql+psycopg://", creator=c.creator(...))``.
         """
-        adapter, endpoint, tls = self._prepare(host, user, driver, port, region)
+        prepared = self._prepare(host, user, driver, port, region)
         kwargs = dict(driver_kwargs)
-        # Build once with a placeholder so bad driver keywords fail here, not in the pool.
-        adapter.build_kwargs(
-            host=endpoint.host,
-            port=endpoint.port,
-            user=user,
-            password="",
-            tls=tls,
-            user_kwargs=kwargs,
-        )
+        # Build once with a placeholder token so bad driver keywords fail here, not in the pool.
+        self._kwargs(prepared, _PLACEHOLDER, kwargs)
 
         def create() -> Any:
-            return self._connect(adapter, endpoint, user, tls, kwargs)
+            return self._connect(prepared, kwargs)
 
         return create
 
+
+_PLACEHOLDER = Token("", "", 0, "", "", datetime.min, datetime.min)
 
 _default_lock = threading.Lock()
 _default_connector: Connector | None = None

@@ -90,11 +90,14 @@ def region_from_host(host: str) -> str | None:
     return _classify(host)[0]
 
 
+_WHITESPACE = re.compile(r"\s")
+
+
 def validate_host(host: object) -> str:
     """Check that ``host`` is a bare host name or IP address and return it unchanged."""
     if not isinstance(host, str) or not host.strip():
         raise ConfigurationError(f"host must be a non-empty string, got {type(host).__name__}")
-    if host != host.strip() or any(c.isspace() for c in host):
+    if _WHITESPACE.search(host):
         raise ConfigurationError("host must not contain whitespace")
     if "://" in host or "/" in host or "?" in host or "@" in host:
         raise ConfigurationError(

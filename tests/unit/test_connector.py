@@ -427,3 +427,37 @@ def test_token_expires_at_follows_the_signer(clock: FakeClock) -> None:
     c = make(StaticSigner("t", expires_in_s=120), clock)
     token = c.token(HOST, 5432, "app")
     assert token.expires_at - token.signed_at == timedelta(seconds=120)
+
+
+# --- repeated calls reuse validated arguments, and never skip validation of new ones ---------
+
+
+@pytest.mark.parametrize("bad_port", [True, 5432.0, "5432"])
+def test_remembered_arguments_do_not_let_an_equal_bad_port_through(bad_port: Any) -> None:
+    connector = Connector(signer=StaticSigner("tok"), ca="certifi")
+    assert connector.token(HOST, 1, "app").value == "tok"
+    assert connector.token(HOST, 5432, "app").value == "tok"
+    with pytest.raises(ConfigurationError, match="port"):
+        connector.token(HOST, bad_port, "app")
+    with pytest.raises(ConfigurationError, match="port"):
+        connector.connect_kwargs(HOST, "app", driver="psycopg", port=bad_port)
+
+
+def test_unhashable_arguments_get_the_typed_error() -> None:
+    connector = Connector(signer=StaticSigner("tok"), ca="certifi")
+    with pytest.raises(ConfigurationError, match="host"):
+        connector.token([HOST], 5432, "app")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="user"):
+        connector.connect_kwargs(HOST, ["app"], driver="psycopg")  # type: ignore[arg-type]
+
+
+def test_repeated_calls_sign_once_and_keep_separate_keys_apart() -> None:
+    signer = StaticSigner(["t1", "t2", "t3"])
+    connector = Connector(signer=signer, ca="certifi")
+    for _ in range(3):
+        assert connector.token(HOST, 5432, "app").value == "t1"
+        assert connector.connect_kwargs(HOST, "app", driver="psycopg")["password"] == "t1"
+    assert connector.token(HOST, 5432, "other").value == "t2"
+    assert connector.token(HOST.upper(), 5432, "app").value == "t1"  # same endpoint
+    assert connector.token(HOST, 5433, "app").value == "t3"
+    assert len(signer.calls) == 3
