@@ -7,6 +7,7 @@ use, so ``import rds_iam_auth`` stays cheap.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import weakref
 from dataclasses import dataclass, field
@@ -37,6 +38,10 @@ class FrozenCredentials:
     token: str | None = field(repr=False)
     expiry: datetime | None
 
+
+# Profile settings that bring in a provider ahead of the shared credentials file in botocore's
+# chain (assume role, web identity, SSO, login, credential_process).
+_MAY_NEED_AWS_CALL = re.compile(r"role|sso|web_identity|credential_|source_profile|login")
 
 _live_sources: weakref.WeakSet[CredentialSource] = weakref.WeakSet()
 
@@ -167,6 +172,82 @@ class CredentialSource:
         token = env.get("AWS_SECURITY_TOKEN") or env.get("AWS_SESSION_TOKEN") or None
         return FrozenCredentials(access_key, secret_key, token, None)
 
+    def _profile_name(self) -> str:
+        # botocore's "profile" setting: the argument, then these variables, in this order.
+        env = os.environ
+        return (
+            self._profile or env.get("AWS_DEFAULT_PROFILE") or env.get("AWS_PROFILE") or "default"
+        )
+
+    def _profile_sections(self) -> tuple[dict[str, str], dict[str, str], bool] | None:
+        """The profile's settings in the credentials file and the config file, and whether
+        the profile exists at all; or None.
+
+        None whenever botocore could answer differently: an unreadable file, or a profile that
+        names a role, SSO, web identity, a process or a login, whose providers come earlier in
+        botocore's chain than plain keys (and may call AWS).
+        """
+        import configparser
+
+        env = os.environ
+        if env.get("AWS_WEB_IDENTITY_TOKEN_FILE") and self._profile is None:
+            return None
+        name = self._profile_name()
+        files = (
+            env.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials",
+            env.get("AWS_CONFIG_FILE") or "~/.aws/config",
+        )
+        sections: list[dict[str, str]] = []
+        exists = False
+        for index, path in enumerate(files):
+            parser = configparser.RawConfigParser()
+            try:
+                parser.read([os.path.expanduser(os.path.expandvars(path))], encoding=None)
+            except (configparser.Error, UnicodeDecodeError, OSError):
+                return None
+            merged: dict[str, str] = {}
+            for section in parser.sections():
+                if index == 0:
+                    matches = section == name
+                else:
+                    parts = section.split()
+                    matches = (section == "default" == name) or (
+                        len(parts) == 2 and parts[0] == "profile" and parts[1] == name
+                    )
+                if matches:
+                    exists = True
+                    merged.update(parser.items(section))
+            if any(_MAY_NEED_AWS_CALL.search(key) for key in merged):
+                return None
+            sections.append(merged)
+        return sections[0], sections[1], exists
+
+    def _profile_keys(self) -> FrozenCredentials | None:
+        """Static keys of a profile in the shared credentials file, read as botocore would.
+
+        botocore's SharedCredentialProvider returns them when no earlier provider applies;
+        this reads them with configparser instead of importing botocore.session.
+        """
+        if self._session is not None or self._explicit is not None:
+            return None
+        if self._profile is None and os.environ.get("AWS_ACCESS_KEY_ID"):
+            return None  # the environment provider comes first (and is handled elsewhere)
+        sections = self._profile_sections()
+        if sections is None:
+            return None
+        creds_section = sections[0]
+        access_key = creds_section.get("aws_access_key_id", "")
+        secret_key = creds_section.get("aws_secret_access_key", "")
+        if not access_key or not secret_key:
+            return None
+        # botocore takes the first of these that is present, even when it is empty.
+        token: str | None = None
+        for option in ("aws_security_token", "aws_session_token"):
+            if option in creds_section:
+                token = creds_section[option]
+                break
+        return FrozenCredentials(access_key, secret_key, token, None)
+
     def get(self) -> FrozenCredentials:
         """Return current credentials, refreshing temporary ones as botocore decides.
 
@@ -178,7 +259,7 @@ class CredentialSource:
         if self._resolved is None:
             with self._lock:
                 if self._resolved is None and self._from_env is None:
-                    self._from_env = self._environment_keys()
+                    self._from_env = self._environment_keys() or self._profile_keys()
             if self._from_env is not None:
                 return self._from_env
 
@@ -207,9 +288,18 @@ class CredentialSource:
         Raises:
             ConfigurationError: The profile does not exist.
         """
-        if self._environment_keys() is not None and os.environ.get("AWS_DEFAULT_REGION"):
-            # botocore would read the same variable before any config file.
-            return os.environ["AWS_DEFAULT_REGION"]
+        if self._session is None:
+            region = os.environ.get("AWS_DEFAULT_REGION")  # botocore reads it before any file
+            if region:
+                return region
+            sections = self._profile_sections()
+            if sections is not None:
+                creds_section, config_section, exists = sections
+                if exists or self._profile_name() == "default":
+                    # Credentials-file settings override config-file ones, as in botocore.
+                    section = creds_section if "region" in creds_section else config_section
+                    region = section.get("region")
+                    return region or os.environ.get("AWS_REGION") or None
 
         from botocore.exceptions import BotoCoreError, ProfileNotFound
 
