@@ -13,6 +13,7 @@ until it expires; after that the failure is raised.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import threading
@@ -97,6 +98,13 @@ class TokenCache:
         self._signings = 0
         self._hits = 0
         self._refreshes = 0
+        # key -> (token, refresh_at) for tokens in their fresh window, read without the lock:
+        # a hit is then one dict lookup and one clock call. Written only under the lock, as
+        # whole tuples, so a reader never pairs a token with another token's deadline.
+        self.fresh: dict[Hashable, tuple[Token, float]] = {}
+        # Lock-free hits are counted by itertools.count, whose next() is atomic in CPython.
+        self._fresh_hits = itertools.count()
+        self.count_fresh_hit = self._fresh_hits.__next__
         _live_caches.add(self)
 
     def __len__(self) -> int:
@@ -108,8 +116,10 @@ class TokenCache:
     @property
     def stats(self) -> CacheStats:
         """A snapshot of the counters."""
+        # repr() is the one way to read an itertools.count without advancing it.
+        fresh_hits = int(repr(self._fresh_hits)[len("count(") : -1])
         with self._lock:
-            return CacheStats(self._signings, self._hits, self._refreshes)
+            return CacheStats(self._signings, self._hits + fresh_hits, self._refreshes)
 
     def invalidate(self, key: Hashable) -> None:
         """Forget the token for ``key`` (e.g. after the server refused it).
@@ -117,6 +127,7 @@ class TokenCache:
         The next caller signs anew even if a refresh of ``key`` is already in flight.
         """
         with self._lock:
+            self.fresh.pop(key, None)
             entry = self._entries.pop(key, None)
             if entry is not None:
                 # A signing in flight keeps its detached entry and finishes for its own
@@ -128,6 +139,7 @@ class TokenCache:
     def clear(self) -> None:
         """Forget every token."""
         with self._lock:
+            self.fresh.clear()
             self._entries.clear()
 
     def get(self, key: Hashable, sign: Callable[[datetime], Token]) -> Token:
@@ -137,12 +149,22 @@ class TokenCache:
         keys never wait on it.
         """
         now = self._clock()
+        fresh = self.fresh.get(key)
+        if fresh is not None and now < fresh[1]:
+            self.count_fresh_hit()
+            try:  # noqa: SIM105 - cheaper than contextlib.suppress on the hot path
+                # One C call, atomic under the GIL: keeps the LRU order true without the lock.
+                self._entries.move_to_end(key)
+            except KeyError:
+                pass  # evicted or invalidated just now; the token is still valid
+            return fresh[0]
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
                 entry = self._entries[key] = _Entry()
                 if len(self._entries) > self._max_size:
-                    self._entries.popitem(last=False)
+                    evicted, _ = self._entries.popitem(last=False)
+                    self.fresh.pop(evicted, None)
             else:
                 self._entries.move_to_end(key)
             token = entry.token
@@ -218,6 +240,8 @@ class TokenCache:
             entry.mandatory_at = valid_until - MANDATORY_REFRESH_S
             entry.flight = None
             entry.warned = False
+            if self._entries.get(key) is entry:  # not invalidated or evicted meanwhile
+                self.fresh[key] = (token, entry.refresh_at)
             self._signings += 1
             if previous is not None:
                 self._refreshes += 1

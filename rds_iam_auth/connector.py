@@ -166,6 +166,7 @@ class Connector:
     def close(self) -> None:
         """Forget cached tokens. Connections already opened are not affected."""
         self._closed = True
+        self._prepared.clear()  # so every later call reaches the closed check
         self._cache.clear()
 
     @property
@@ -210,28 +211,28 @@ class Connector:
             RegionNotFoundError: No region for this host.
             CredentialsError: No usable AWS credentials.
         """
-        self._check_open()
         args = (host, port, user, region)
+        try:
+            prepared = self._prepared[args]
+        except (KeyError, TypeError):  # TypeError: unhashable, let validation name it
+            prepared = None
         # type() is int: True and 5432.0 hash like 1 and 5432 but are not valid ports.
-        prepared = self._lookup(args) if type(port) is int else None
-        if prepared is None:
+        if prepared is None or type(port) is not int:
+            self._check_open()
             endpoint = self._endpoint(host, port, region)
             prepared = self._remember(args, _Prepared(endpoint, validate_user(user), self._signer))
         return self._cache.get(prepared.key, prepared.sign)
 
-    def _lookup(self, args: tuple[Any, ...]) -> _Prepared | None:
-        try:
-            return self._prepared.get(args)
-        except TypeError:  # an unhashable argument: let validation name it
-            return None
-
     def _prepare(
         self, host: str, user: str, driver: str, port: int | None, region: str | None
     ) -> _Prepared:
-        self._check_open()
         args = (host, user, driver, port, region)
-        prepared = self._lookup(args) if port is None or type(port) is int else None
-        if prepared is None:
+        try:
+            prepared = self._prepared[args]
+        except (KeyError, TypeError):
+            prepared = None
+        if prepared is None or not (port is None or type(port) is int):
+            self._check_open()
             adapter = get_adapter(driver)
             endpoint = self._endpoint(host, adapter.DEFAULT_PORT if port is None else port, region)
             validate_user(user)

@@ -500,3 +500,51 @@ def test_fork_child_does_not_wait_for_parents_in_flight_signing(
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status), f"child was killed (status {status}): it hung after fork"
     assert os.WEXITSTATUS(status) == 0
+
+
+# --- lock-free hits ----------------------------------------------------------------------
+
+
+def test_lock_free_hits_are_counted_exactly_across_threads() -> None:
+    clock = FakeClock(START)
+    cache = TokenCache(clock=clock)
+    sign = CountingSigner()
+    cache.get(KEY, sign)
+    per_thread, threads = 2000, 8
+    barrier = threading.Barrier(threads)
+
+    def worker() -> None:
+        barrier.wait(WAIT_S)
+        for _ in range(per_thread):
+            assert cache.get(KEY, sign).value == "t1"
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join(WAIT_S)
+    assert cache.stats == CacheStats(signings=1, cache_hits=per_thread * threads, refreshes=0)
+
+
+def test_invalidate_and_eviction_end_lock_free_hits() -> None:
+    clock = FakeClock(START)
+    cache = TokenCache(clock=clock, max_size=1)
+    sign = CountingSigner()
+    assert cache.get(KEY, sign).value == "t1"
+    cache.invalidate(KEY)
+    assert cache.get(KEY, sign).value == "t2"
+    assert cache.get(OTHER_KEY, sign).value == "t3"  # evicts KEY
+    assert cache.get(KEY, sign).value == "t4"
+    cache.clear()
+    assert cache.get(KEY, sign).value == "t5"
+
+
+def test_lock_free_hits_stop_at_the_refresh_point() -> None:
+    clock = FakeClock(START)
+    cache = TokenCache(clock=clock, refresh_before_s=300)
+    sign = CountingSigner()
+    assert cache.get(KEY, sign).value == "t1"
+    clock.advance(900 - 300 - 1)
+    assert cache.get(KEY, sign).value == "t1"
+    clock.advance(1)
+    assert cache.get(KEY, sign).value == "t2"  # refreshed by this (only) caller
