@@ -49,6 +49,8 @@ def offline(reason: str) -> int:
     connector = rds_iam_auth.Connector(credentials=LONG_TERM.botocore_credentials(), ca="certifi")
     kwargs = connector.connect_kwargs(host, "jane", driver="psycopg", dbname="appdb")
     kwargs["password"] = "<token>"
+    # certifi stands in for the RDS CA bundle here, which the default would download.
+    kwargs["sslrootcert"] = "<RDS global-bundle.pem (downloaded once, cached)>"
     print(f"  psycopg.connect(**{kwargs})")
     required = os.environ.get("CI", "").lower() in ("1", "true", "yes") or (
         os.environ.get("RDS_IAM_AUTH_REQUIRE_EMULATOR") == "1"
