@@ -105,6 +105,7 @@ def main() -> int:
             with rds_iam_auth.Connector(
                 credentials=key.botocore_credentials(), region=pg.region, ca=pg.ca_path
             ) as connector:
+                lines = []
                 for engine, info, driver, db in (
                     ("postgres", pg, "psycopg", {"dbname": pg.database}),
                     ("mariadb", my, "pymysql", {"database": my.database}),
@@ -118,12 +119,11 @@ def main() -> int:
                         about = describe(conn, engine)
                         conn.close()
                     ms = (time.monotonic() - t0) * 1000 / 3
-                    expires = connector.token(info.host, info.port, info.user).expires_at
-                    print(
-                        f"{driver:8} {label:13} {about}  "
-                        f"expires={expires:%H:%M:%S}Z  {ms:.0f} ms/login"
-                    )
+                    lines.append((f"{driver:8} {label:13} {about}", info, ms))
                 stats = connector.stats
+                for text, info, ms in lines:
+                    expires = connector.token(info.host, info.port, info.user).expires_at
+                    print(f"{text}  expires={expires:%H:%M:%S}Z  {ms:.0f} ms/login")
                 print(
                     f"         6 logins, {stats.signings} signings, {stats.cache_hits} cache hits, "
                     f"{stats.retries} retries\n"
