@@ -373,7 +373,7 @@ def test_pymysql_other_errors_not_retried(
 def test_retry_does_not_reuse_the_refused_token_while_a_refresh_is_in_flight(
     clock: FakeClock, fake_pg: Callable[..., FakeDriver]
 ) -> None:
-    # BUG: Connector._connect calls TokenCache.invalidate(), which does nothing while another
+    # Regression (fixed): Connector._connect calls TokenCache.invalidate(), which does nothing while another
     # thread is refreshing the same key (entry.flight is not None). In the advisory window
     # the retry then gets the *same* refused token back from the cache (old token served while
     # someone else refreshes), so the "retry with a fresh token" sends the refused one again.

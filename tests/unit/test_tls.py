@@ -308,7 +308,7 @@ def test_ssl_context_verifies_chain_and_host_name(ca: trustme.CA, ca_file: str) 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_fork_during_a_download_does_not_deadlock_the_child(ca: trustme.CA) -> None:
-    # BUG: tls._download_lock is held for the whole download (up to 10 s, longer on retries)
+    # Regression (fixed): tls._download_lock is held for the whole download (up to 10 s, longer on retries)
     # and is not reset after fork; a child forked meanwhile (gunicorn/celery pre-fork workers
     # start while the parent warms up) blocks forever on its first CA resolution. DESIGN §3:
     # "os.register_at_fork resets locks ... in the child". Fix: in tls.py,
