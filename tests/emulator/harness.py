@@ -410,6 +410,9 @@ class _MariaDB(_Server):
                 "--auth-root-authentication-method=socket",
             ],
             cwd=str(self.dir),
+            # The bootstrap server deletes every "#sql*" file in its tmpdir at start-up: in a
+            # shared /tmp it would delete the temporary tables of a bootstrap running alongside.
+            env={**os.environ, "TMPDIR": str(self.dir)},
         )
         self.cert, self.key = self.write_tls()
 

@@ -73,3 +73,30 @@ def test_servers_die_with_their_owner_even_on_sigkill() -> None:
     assert _wait_until(lambda: not _alive(pid), timeout=30), "server outlived its owner"
     assert _wait_until(lambda: not Path(base).exists(), timeout=30)
     assert not any(Path(p).exists() for p in pam_files)
+
+
+def test_concurrent_starts_do_not_collide() -> None:
+    # MariaDB's bootstrap deletes "#sql*" files in its tmpdir at start-up; with a shared /tmp,
+    # concurrent bootstraps deleted each other's temporary tables and failed.
+    import threading
+
+    emulators = [Emulator(postgres=False) for _ in range(4)]
+    errors: list[BaseException] = []
+
+    def start(emu: Emulator) -> None:
+        try:
+            emu.start()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(emu,)) for emu in emulators]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert errors == []
+        assert len({emu.mysql.port for emu in emulators}) == 4
+    finally:
+        for emu in emulators:
+            emu.stop()

@@ -155,11 +155,11 @@ def test_refresh_starts_at_expires_at_minus_refresh_before(
 def test_refresh_before_s_below_a_minute_still_honours_the_mandatory_window(
     clock: FakeClock,
 ) -> None:
-    # Regression (fixed): with refresh_before_s < MANDATORY_REFRESH_S (Connector allows 0..899), refresh_at
-    # (expires_at - refresh_before_s) lies after mandatory_at, and get() returns the cached
-    # token on `now < entry.refresh_at` before ever looking at mandatory_at: the token is served
-    # in its last minute (here with 60 s left). Fix in TokenCache._lead:
-    # entry.refresh_at = valid_until - max(self._refresh_before_s, MANDATORY_REFRESH_S)
+    # Fixed bug: with refresh_before_s < MANDATORY_REFRESH_S (Connector allows 0..899), refresh_at
+    # (expires_at - refresh_before_s) lies after mandatory_at, and get() returns the cached token on
+    # `now < entry.refresh_at` before ever looking at mandatory_at: the token is served in its last
+    # minute (here with 60 s left). Fix in TokenCache._lead: entry.refresh_at = valid_until -
+    # max(self._refresh_before_s, MANDATORY_REFRESH_S)
     cache = TokenCache(clock=clock, refresh_before_s=0)
     sign = CountingSigner()
     first = cache.get(KEY, sign)

@@ -373,14 +373,13 @@ def test_pymysql_other_errors_not_retried(
 def test_retry_does_not_reuse_the_refused_token_while_a_refresh_is_in_flight(
     clock: FakeClock, fake_pg: Callable[..., FakeDriver]
 ) -> None:
-    # Regression (fixed): Connector._connect calls TokenCache.invalidate(), which does nothing while another
-    # thread is refreshing the same key (entry.flight is not None). In the advisory window
-    # the retry then gets the *same* refused token back from the cache (old token served while
-    # someone else refreshes), so the "retry with a fresh token" sends the refused one again.
-    # DESIGN §3: "drops that cache entry and retries once with a fresh token". Fix: let
-    # invalidate() drop the entry's token even when a flight is in progress (e.g. set
-    # entry.token = None so later callers wait on the flight), or have the retry wait for the
-    # in-flight signing / sign unconditionally.
+    # Fixed bug: Connector._connect calls TokenCache.invalidate(), which does nothing while another
+    # thread is refreshing the same key (entry.flight is not None). In the advisory window the retry
+    # then gets the *same* refused token back from the cache (old token served while someone else
+    # refreshes), so the "retry with a fresh token" sends the refused one again. DESIGN §3: "drops
+    # that cache entry and retries once with a fresh token". Fix: let invalidate() drop the entry's
+    # token even when a flight is in progress (e.g. set entry.token = None so later callers wait on
+    # the flight), or have the retry wait for the in-flight signing / sign unconditionally.
     started, release = threading.Event(), threading.Event()
     tokens = iter(["t1", "t2", "t3"])
 

@@ -250,11 +250,11 @@ def test_explicit_credentials_are_not_looked_up_again(monkeypatch: pytest.Monkey
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_fork_during_credential_resolution_does_not_deadlock_the_child() -> None:
-    # Regression (fixed): CredentialSource._lock is held while botocore resolves credentials (the default
+    # Fixed bug: CredentialSource._lock is held while botocore resolves credentials (the default
     # chain may call STS / SSO / IMDS: seconds) and is not reset after fork, so a child forked
-    # meanwhile blocks forever in get(). DESIGN §3: "os.register_at_fork resets locks ... in
-    # the child". Fix: register an after_in_child hook (e.g. a WeakSet of live sources, as
-    # cache.py does) that gives each CredentialSource a new threading.Lock().
+    # meanwhile blocks forever in get(). DESIGN §3: "os.register_at_fork resets locks ... in the
+    # child". Fix: register an after_in_child hook (e.g. a WeakSet of live sources, as cache.py
+    # does) that gives each CredentialSource a new threading.Lock().
     started, release = threading.Event(), threading.Event()
 
     class SlowSession:

@@ -309,13 +309,13 @@ def test_pymysql_driver_keeps_our_verifying_context(full: TlsSettings) -> None:
 def test_pymysql_client_certificate_keywords_do_not_drop_verification(
     full: TlsSettings, tmp_path: Path
 ) -> None:
-    # Regression (fixed): the adapter lets ssl_cert= / ssl_key= through (they are not in _TLS_KEYWORDS), and
+    # Fixed bug: the adapter lets ssl_cert= / ssl_key= through (they are not in _TLS_KEYWORDS), and
     # PyMySQL, seeing any of ssl_ca/ssl_cert/ssl_key/ssl_verify_*, replaces the ssl= context with
-    # one built from {"ca": None, "check_hostname": False, "verify_mode": False}: CERT_NONE, no
-    # host name check - a silent TLS downgrade (DESIGN §3/§6). Fix: add "ssl_cert", "ssl_key"
-    # (and "ssl_key_password") to drivers/pymysql.py _TLS_KEYWORDS so they raise
-    # ConfigurationError (users needing a client certificate pass a verifying ssl= context with
-    # load_cert_chain), or load them into a copy of our context and drop them from the kwargs.
+    # one built from {"ca": None, "check_hostname": False, "verify_mode": False}: CERT_NONE, no host
+    # name check - a silent TLS downgrade (DESIGN §3/§6). Fix: add "ssl_cert", "ssl_key" (and
+    # "ssl_key_password") to drivers/pymysql.py _TLS_KEYWORDS so they raise ConfigurationError
+    # (users needing a client certificate pass a verifying ssl= context with load_cert_chain), or
+    # load them into a copy of our context and drop them from the kwargs.
     import pymysql
 
     client = trustme.CA().issue_cert("client.example.test")

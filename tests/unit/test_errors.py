@@ -262,13 +262,13 @@ def test_profile_from_env_that_does_not_exist(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("AWS_PROFILE", "ghost")
     with pytest.raises(ConfigurationError) as info:
         CredentialSource().get()
-    # Regression (fixed): credentials.py formats self._profile (None here) instead of the profile botocore
-    # looked for, so the message reads "profile=None was not found ..." and never names
-    # 'ghost' / AWS_PROFILE. Same in CredentialSource.region().
+    # Fixed bug: credentials.py formats self._profile (None here) instead of the profile botocore
+    # looked for, so the message reads "profile=None was not found ..." and never names 'ghost' /
+    # AWS_PROFILE. Same in CredentialSource.region().
     assert "ghost" in str(info.value)
     with pytest.raises(ConfigurationError) as info:
         CredentialSource().region()
-    assert "ghost" in str(info.value)  # regression: same as above
+    assert "ghost" in str(info.value)  # fixed bug: same as above
 
 
 def test_empty_profile() -> None:

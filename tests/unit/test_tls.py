@@ -308,12 +308,12 @@ def test_ssl_context_verifies_chain_and_host_name(ca: trustme.CA, ca_file: str) 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_fork_during_a_download_does_not_deadlock_the_child(ca: trustme.CA) -> None:
-    # Regression (fixed): tls._download_lock is held for the whole download (up to 10 s, longer on retries)
-    # and is not reset after fork; a child forked meanwhile (gunicorn/celery pre-fork workers
-    # start while the parent warms up) blocks forever on its first CA resolution. DESIGN §3:
+    # Fixed bug: tls._download_lock is held for the whole download (up to 10 s, longer on retries)
+    # and is not reset after fork; a child forked meanwhile (gunicorn/celery pre-fork workers start
+    # while the parent warms up) blocks forever on its first CA resolution. DESIGN §3:
     # "os.register_at_fork resets locks ... in the child". Fix: in tls.py,
-    # os.register_at_fork(after_in_child=_reset_download_lock) that rebinds
-    # _download_lock = threading.Lock() (and read the global at call time, as now).
+    # os.register_at_fork(after_in_child=_reset_download_lock) that rebinds _download_lock =
+    # threading.Lock() (and read the global at call time, as now).
     import threading
     import warnings
 
