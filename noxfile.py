@@ -14,7 +14,14 @@ import nox
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 # The signer uses two underscore methods of botocore: test both ends of the declared range.
 OLDEST_BOTOCORE = ["botocore==1.34.0", "boto3==1.34.0"]
-TEST_DEPS = ["pytest>=8", "pytest-xdist>=3.5", "boto3>=1.34", "trustme>=1.1", "sqlalchemy>=2"]
+TEST_DEPS = [
+    "pytest>=8",
+    "pytest-xdist>=3.5",
+    "boto3>=1.34",
+    "trustme>=1.1",
+    "sqlalchemy>=2",
+    "psycopg-pool>=3.3",
+]
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 nox.options.sessions = ["tests", "lint", "typecheck"]

@@ -121,7 +121,8 @@ def test_module_connect_uses_default_chain_and_env(
 
 def test_token_matches_what_boto3_would_send(target: Target) -> None:
     """The seed recipe's token (boto3) and ours are the same bytes and both log in."""
-    boto3 = pytest.importorskip("boto3")
+    import boto3
+
     info = target.info
     now = datetime.now(timezone.utc).replace(microsecond=0)
     ours = generate_auth_token(
@@ -168,7 +169,8 @@ def test_creator_signs_once_for_fifty_connections(target: Target) -> None:
 
 
 def test_sqlalchemy_engine_with_creator(target: Target) -> None:
-    sqlalchemy = pytest.importorskip("sqlalchemy")
+    import sqlalchemy
+
     url = "postgresql+psycopg://" if target.driver == "psycopg" else "mysql+pymysql://"
     with connector_for(target) as connector:
         engine = sqlalchemy.create_engine(
@@ -371,3 +373,24 @@ def test_stale_cached_token_is_retried_once_with_a_fresh_one(
     assert stats.signings == 2
     verdicts = emulator.verifier_log(target.engine)[before:]
     assert [v.split()[0] for v in verdicts] == ["REFUSED", "ACCEPTED"]
+
+
+def test_psycopg_pool_with_callable_kwargs(emulator: Emulator) -> None:
+    """psycopg_pool >= 3.3 evaluates a callable ``kwargs`` for each new connection."""
+    import psycopg_pool
+
+    target = Target(emulator.pg, "psycopg", "postgres")
+    info = target.info
+    with connector_for(target) as connector:
+
+        def kwargs() -> dict[str, Any]:
+            return connector.connect_kwargs(
+                info.host, info.user, driver="psycopg", port=info.port, dbname=info.database
+            )
+
+        with psycopg_pool.ConnectionPool(kwargs=kwargs, min_size=3, max_size=3, open=True) as pool:
+            pool.wait(timeout=30)
+            for _ in range(5):
+                with pool.connection() as conn:
+                    assert whoami(conn, "postgres")[0] == info.user
+        assert connector.stats.signings == 1
