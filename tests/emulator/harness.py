@@ -117,7 +117,10 @@ def _pam_module_present() -> bool:
 def unavailable_reason(*, postgres: bool = True, mariadb: bool = True) -> str | None:
     """Why the emulator cannot run here, or None if it can."""
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        return "the emulator needs root (it writes /etc/pam.d and runs servers as their users)"
+        return (
+            "the emulator needs root (it writes /etc/pam.d and runs servers as their users); "
+            f"run as root, after: {install_hint()}"
+        )
     missing = []
     if postgres and _pg_bindir() is None:
         missing.append("postgresql")
