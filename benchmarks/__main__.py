@@ -42,14 +42,23 @@ QUICK = {
 }
 
 
+def _default_output(*, partial: bool) -> Path:
+    # A partial run must not replace the full results the README quotes.
+    return ROOT / "benchmarks" / "results" / ("partial.json" if partial else "latest.json")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repeats (same counts)")
     parser.add_argument("--only", default="", help="comma-separated items, e.g. 1,4,9")
     parser.add_argument(
-        "--output", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json"
+        "--output",
+        type=Path,
+        default=None,
+        help="JSON file to write (default results/latest.json; results/partial.json with --only)",
     )
     args = parser.parse_args(argv)
+    args.output = args.output or _default_output(partial=bool(args.only))
     items = set(args.only.split(",")) - {""} if args.only else set(ALL_ITEMS)
     unknown = items - set(ALL_ITEMS)
     if unknown:
