@@ -13,7 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator import Emulator, EmulatorUnavailable, ServerInfo, unavailable_reason
+from tests.emulator import (
+    LONG_TERM,
+    TEMPORARY,
+    Emulator,
+    EmulatorUnavailable,
+    FakeKey,
+    ServerInfo,
+    unavailable_reason,
+)
 from tests.unit.conftest import _AWS_ENV
 
 
@@ -54,6 +62,20 @@ def pg_endpoint(emulator: Emulator) -> ServerInfo:
 def mysql_endpoint(emulator: Emulator) -> ServerInfo:
     """The MariaDB server: host, port, CA path, user, database, region."""
     return emulator.mysql
+
+
+@pytest.fixture
+def long_term_key(emulator: Emulator) -> FakeKey:
+    """The fake long-term key pair the servers accept (``.botocore_credentials()``)."""
+    assert LONG_TERM in emulator.keys
+    return LONG_TERM
+
+
+@pytest.fixture
+def temporary_key(emulator: Emulator) -> FakeKey:
+    """The fake temporary key the servers accept only with its session token."""
+    assert TEMPORARY in emulator.keys
+    return TEMPORARY
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from botocore.credentials import Credentials
 import rds_iam_auth
 from rds_iam_auth import Connector, generate_auth_token
 from rds_iam_auth.testing import FakeClock, StaticSigner
-from tests.emulator import LONG_TERM, TEMPORARY, Emulator, FakeKey
+from tests.emulator import LONG_TERM, TEMPORARY, Emulator, FakeKey, ServerInfo
 
 from .conftest import Target
 
@@ -98,11 +98,11 @@ def test_connector_connect_logs_in_as_iam_user_over_tls(target: Target, key: Fak
 
 
 def test_module_connect_uses_default_chain_and_env(
-    target: Target, monkeypatch: pytest.MonkeyPatch
+    target: Target, temporary_key: FakeKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", TEMPORARY.access_key)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", TEMPORARY.secret_key)
-    monkeypatch.setenv("AWS_SESSION_TOKEN", TEMPORARY.token or "")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", temporary_key.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", temporary_key.secret_key)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", temporary_key.token or "")
     monkeypatch.setenv("AWS_REGION", target.info.region)
     monkeypatch.setenv("RDS_IAM_AUTH_CA_BUNDLE", target.info.ca_path)
     monkeypatch.setattr(rds_iam_auth.connector, "_default_connector", None)
@@ -375,13 +375,13 @@ def test_stale_cached_token_is_retried_once_with_a_fresh_one(
     assert [v.split()[0] for v in verdicts] == ["REFUSED", "ACCEPTED"]
 
 
-def test_psycopg_pool_with_callable_kwargs(emulator: Emulator) -> None:
+def test_psycopg_pool_with_callable_kwargs(pg_endpoint: ServerInfo, long_term_key: FakeKey) -> None:
     """psycopg_pool >= 3.3 evaluates a callable ``kwargs`` for each new connection."""
     import psycopg_pool
 
-    target = Target(emulator.pg, "psycopg", "postgres")
+    target = Target(pg_endpoint, "psycopg", "postgres")
     info = target.info
-    with connector_for(target) as connector:
+    with connector_for(target, long_term_key) as connector:
 
         def kwargs() -> dict[str, Any]:
             return connector.connect_kwargs(
