@@ -109,6 +109,15 @@ def validate_host(host: object) -> str:
             f"host {host!r} contains ':'; pass the port separately with port= "
             "(IPv6 literals are not supported by RDS IAM authentication)"
         )
+    name = host[:-1] if host.endswith(".") else host  # one trailing dot: fully qualified
+    labels = name.split(".")
+    if "" in labels:
+        raise ConfigurationError(f"host {host!r} has an empty label (a leading dot or '..')")
+    if len(name) > 253 or max(map(len, labels)) > 63:
+        shown = host if len(host) <= 80 else f"{host[:77]}..."
+        raise ConfigurationError(
+            f"host {shown!r} is not a DNS name: at most 253 characters, 63 per label"
+        )
     return host
 
 

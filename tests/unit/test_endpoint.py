@@ -182,6 +182,13 @@ def test_port_is_required() -> None:
         "mydb.abc.us-east-1.rds.amazonaws.com\n",
         "my db.abc.us-east-1.rds.amazonaws.com",
         "::1",
+        ".",
+        "..",
+        "mydb..us-east-1.rds.amazonaws.com",
+        ".mydb.abc.us-east-1.rds.amazonaws.com",
+        "mydb.abc.us-east-1.rds.amazonaws.com..",
+        "a" * 64 + ".example.com",
+        ".".join(["a" * 60] * 5),
     ],
 )
 def test_bad_host(host: str) -> None:
@@ -207,3 +214,17 @@ def test_host_is_checked_before_port() -> None:
 def test_bad_explicit_region(region: object) -> None:
     with pytest.raises(ConfigurationError, match="region"):
         parse_endpoint("mydb.abc.us-east-1.rds.amazonaws.com", 5432, region)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "mydb.abc.us-east-1.rds.amazonaws.com.",
+        "a" * 63 + ".example.com",
+        "db_1.internal",
+        "localhost",
+        "10.0.0.1",
+    ],
+)
+def test_unusual_but_valid_hosts(host: str) -> None:
+    assert parse_endpoint(host, 5432, "us-east-1").host == host
