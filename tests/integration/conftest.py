@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -22,7 +21,6 @@ from tests.emulator import (
     ServerInfo,
     unavailable_reason,
 )
-from tests.unit.conftest import _AWS_ENV
 
 
 def _emulator_required() -> bool:
@@ -98,13 +96,3 @@ def target(request: pytest.FixtureRequest, emulator: Emulator) -> Target:
     if request.param == "psycopg":
         return Target(emulator.pg, "psycopg", "postgres")
     return Target(emulator.mysql, "pymysql", "mariadb")
-
-
-@pytest.fixture(autouse=True)
-def _isolated_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in _AWS_ENV:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("RDS_IAM_AUTH_CACHE_DIR", str(tmp_path / "ca-cache"))

@@ -1,4 +1,4 @@
-"""Unit tests run with no AWS configuration: every credential and region comes from the test."""
+"""Every test runs with no AWS configuration: each credential and region comes from the test."""
 
 from __future__ import annotations
 
