@@ -192,6 +192,18 @@ def _run(cmd: list[str], **kwargs: Any) -> None:
         )
 
 
+def _run_until_ok(cmd: list[str], deadline: float) -> None:
+    """Run a database client until it succeeds: the port can answer a moment before the
+    server's socket exists or it accepts logins."""
+    while True:
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=30, check=False)
+        if result.returncode == 0:
+            return
+        if time.monotonic() > deadline:
+            raise EmulatorUnavailable(f"{Path(cmd[0]).name} failed: {result.stderr[-1000:]}")
+        time.sleep(0.05)
+
+
 class _Server:
     engine = ""
     os_user = ""
@@ -206,24 +218,32 @@ class _Server:
         self.pam_file = PAM_DIR / self.service
         self.verifier_log = emulator.base / f"verifier-{self.engine}.log"
 
-    def write_pam(self) -> None:
-        # pam_script wants its directory and script owned by root and not writable by others.
-        script_dir = self.emu.base / f"pam-{self.engine}"
-        script_dir.mkdir(mode=0o755)
-        script = script_dir / "pam_script_auth"
-        shutil.copyfile(HERE / "verifier.py", script)
-        script.chmod(0o755)
-        endpoints = [f"{h}:{self.port}" for h in ("127.0.0.1", "localhost", "[::1]")]
+    @property
+    def script_dir(self) -> Path:
+        return self.emu.base / f"pam-{self.engine}"
+
+    def write_verifier_config(self) -> None:
+        """What the verifier accepts; the endpoint names the port, so rewrite on a new port."""
         config = {
-            "endpoints": endpoints,
+            "endpoints": [f"{h}:{self.port}" for h in ("127.0.0.1", "localhost", "[::1]")],
             "region": self.emu.region,
             "keys": {
                 k.access_key: {"secret": k.secret_key, "token": k.token} for k in self.emu.keys
             },
             "log": str(self.verifier_log),
         }
-        (script_dir / "config.json").write_text(json.dumps(config))
-        (script_dir / "config.json").chmod(0o644)
+        path = self.script_dir / "config.json"
+        path.write_text(json.dumps(config))
+        path.chmod(0o644)
+
+    def write_pam(self) -> None:
+        # pam_script wants its directory and script owned by root and not writable by others.
+        script_dir = self.script_dir
+        script_dir.mkdir(mode=0o755)
+        script = script_dir / "pam_script_auth"
+        shutil.copyfile(HERE / "verifier.py", script)
+        script.chmod(0o755)
+        self.write_verifier_config()
         self.verifier_log.touch(mode=0o666)
         self.verifier_log.chmod(0o666)
         if len(str(script_dir)) >= 126:
@@ -381,16 +401,7 @@ class _Postgres(_Server):
                 "-c",
                 statement,
             ]
-            while True:
-                # TCP can answer a moment before the socket exists or logins are accepted.
-                result = subprocess.run(
-                    cmd, capture_output=True, text=True, timeout=30, check=False
-                )
-                if result.returncode == 0:
-                    break
-                if time.monotonic() > deadline:
-                    raise EmulatorUnavailable(f"psql failed: {result.stderr[-1000:]}")
-                time.sleep(0.05)
+            _run_until_ok(cmd, deadline)
 
 
 class _MariaDB(_Server):
@@ -426,8 +437,7 @@ class _MariaDB(_Server):
             if attempt == 0:
                 self.write_pam()
             else:
-                # The verifier's endpoint list names the port.
-                self._rewrite_endpoints()
+                self.write_verifier_config()
             with open(log, "wb") as out:
                 self.proc = subprocess.Popen(
                     [
@@ -469,22 +479,10 @@ class _MariaDB(_Server):
             f" GRANT ALL ON {DATABASE}.* TO '{IAM_USER}'@'%';"
         )
 
-    def _rewrite_endpoints(self) -> None:
-        config_path = self.emu.base / f"pam-{self.engine}" / "config.json"
-        config = json.loads(config_path.read_text())
-        config["endpoints"] = [f"{h}:{self.port}" for h in ("127.0.0.1", "localhost", "[::1]")]
-        config_path.write_text(json.dumps(config))
-
     def sql(self, statements: str) -> None:
         deadline = time.monotonic() + 20
         cmd = ["mariadb", "--no-defaults", f"--socket={self.sock}", "-uroot", "-e", statements]
-        while True:
-            result = subprocess.run(cmd, capture_output=True, text=True, timeout=30, check=False)
-            if result.returncode == 0:
-                return
-            if time.monotonic() > deadline:
-                raise EmulatorUnavailable(f"mariadb client failed: {result.stderr[-1000:]}")
-            time.sleep(0.05)
+        _run_until_ok(cmd, deadline)
 
 
 # Runs as its own process for each Emulator. It blocks reading a pipe whose only writer is the
