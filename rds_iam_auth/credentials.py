@@ -99,7 +99,9 @@ class CredentialSource:
         self._lock = threading.Lock()
         self._botocore_session: Any = None
         self._resolved: Credentials | None = credentials
-        self._from_env: FrozenCredentials | None = None
+        self._static: FrozenCredentials | None = None  # keys read without botocore.session
+        self._sections: tuple[dict[str, str], dict[str, str], bool] | None = None
+        self._sections_read = False
         _live_sources.add(self)
 
     def __repr__(self) -> str:
@@ -180,6 +182,13 @@ class CredentialSource:
         )
 
     def _profile_sections(self) -> tuple[dict[str, str], dict[str, str], bool] | None:
+        """:meth:`_read_profile_sections`, read once: region() and get() both need them."""
+        if not self._sections_read:
+            self._sections = self._read_profile_sections()
+            self._sections_read = True
+        return self._sections
+
+    def _read_profile_sections(self) -> tuple[dict[str, str], dict[str, str], bool] | None:
         """The profile's settings in the credentials file and the config file, and whether
         the profile exists at all; or None.
 
@@ -254,14 +263,14 @@ class CredentialSource:
         Raises:
             CredentialsError: None found, or refreshing them failed.
         """
-        if self._from_env is not None:
-            return self._from_env
+        if self._static is not None:
+            return self._static
         if self._resolved is None:
             with self._lock:
-                if self._resolved is None and self._from_env is None:
-                    self._from_env = self._environment_keys() or self._profile_keys()
-            if self._from_env is not None:
-                return self._from_env
+                if self._resolved is None and self._static is None:
+                    self._static = self._environment_keys() or self._profile_keys()
+            if self._static is not None:
+                return self._static
 
         from botocore.exceptions import BotoCoreError
 
