@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import warnings
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
@@ -18,6 +17,7 @@ import pytest
 from rds_iam_auth.cache import MANDATORY_REFRESH_S, CacheStats, TokenCache
 from rds_iam_auth.testing import FakeClock
 from rds_iam_auth.token import Token
+from tests.forking import assert_child_succeeded, fork_running
 
 START = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 WAIT_S = 10.0  # upper bound for cross-thread hand-offs; only reached when something is broken
@@ -478,28 +478,16 @@ def test_fork_child_does_not_wait_for_parents_in_flight_signing(
     parent_thread.start()
     assert held.started.wait(WAIT_S)  # the parent is mid-signing on a cold key
     valid = cache.get(OTHER_KEY, CountingSigner())  # and has a valid token for another key
-    with warnings.catch_warnings():
-        # Python 3.12+ warns about fork() in a multi-threaded process; that is the point here.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
-    if pid == 0:  # child: no test framework from here on, only an exit code
-        code = 1
-        try:
-            import signal
 
-            signal.alarm(10)  # a hang (waiting on the parent's flight) kills the child
-            token = cache.get(KEY, lambda now: make_token("child", now))
-            kept = cache.get(OTHER_KEY, must_not_sign)
-            code = 0 if token.value == "child" and kept.value == valid.value else 2
-        except BaseException:
-            code = 3
-        finally:
-            os._exit(code)
+    def in_child() -> bool:  # a hang (waiting on the parent's flight) kills the child
+        token = cache.get(KEY, lambda now: make_token("child", now))
+        kept = cache.get(OTHER_KEY, must_not_sign)
+        return token.value == "child" and kept.value == valid.value
+
+    pid = fork_running(in_child, alarm_s=10)
     held.release.set()
     assert parent_thread.finish().value == "parent"
-    _, status = os.waitpid(pid, 0)
-    assert os.WIFEXITED(status), f"child was killed (status {status}): it hung after fork"
-    assert os.WEXITSTATUS(status) == 0
+    assert_child_succeeded(pid, "child was killed: it hung after fork")
 
 
 # --- lock-free hits ----------------------------------------------------------------------

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import threading
-import warnings
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from botocore.credentials import Credentials, RefreshableCredentials
 from rds_iam_auth import ConfigurationError, Connector, CredentialsError, RdsIamAuthError
 from rds_iam_auth.credentials import CredentialSource, FrozenCredentials
 from rds_iam_auth.testing import FakeClock
+from tests.forking import assert_child_succeeded, fork_running
 
 AKID = "AKIDEXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -271,25 +271,10 @@ def test_fork_during_credential_resolution_does_not_deadlock_the_child() -> None
     resolver = threading.Thread(target=source.get, daemon=True)
     resolver.start()
     assert started.wait(10)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
-    if pid == 0:  # child: only an exit code from here on
-        code = 1
-        try:
-            import signal
-
-            signal.alarm(2)  # a deadlock kills the child with SIGALRM
-            code = 0 if source.get().access_key == AKID else 2
-        except BaseException:
-            code = 3
-        finally:
-            os._exit(code)
+    pid = fork_running(lambda: source.get().access_key == AKID, alarm_s=2)
     release.set()
     resolver.join(10)
-    _, status = os.waitpid(pid, 0)
-    assert os.WIFEXITED(status), f"child hung on CredentialSource._lock after fork ({status=})"
-    assert os.WEXITSTATUS(status) == 0
+    assert_child_succeeded(pid, "child hung on CredentialSource._lock after fork")
 
 
 # --- environment keys without botocore.session ----------------------------------------------

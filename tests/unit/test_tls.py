@@ -27,6 +27,7 @@ from rds_iam_auth.tls import (
     validate_ca,
     validate_tls,
 )
+from tests.forking import assert_child_succeeded, fork_running
 
 INSTANCE = parse_endpoint("mydb.abc123.us-east-1.rds.amazonaws.com", 5432)
 PROXY = parse_endpoint("myproxy.proxy-abc123.us-east-1.rds.amazonaws.com", 5432)
@@ -315,7 +316,6 @@ def test_fork_during_a_download_does_not_deadlock_the_child(ca: trustme.CA) -> N
     # os.register_at_fork(after_in_child=_reset_download_lock) that rebinds _download_lock =
     # threading.Lock() (and read the global at call time, as now).
     import threading
-    import warnings
 
     started, release = threading.Event(), threading.Event()
     pem = ca.cert_pem.bytes()
@@ -330,23 +330,9 @@ def test_fork_during_a_download_does_not_deadlock_the_child(ca: trustme.CA) -> N
     )
     downloader.start()
     assert started.wait(10)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
-    if pid == 0:  # child: only an exit code from here on
-        code = 1
-        try:
-            import signal
-
-            signal.alarm(2)  # a deadlock kills the child with SIGALRM
-            path = ca_bundle_path(None, INSTANCE, lambda url: pem)
-            code = 0 if os.path.isfile(path) else 2
-        except BaseException:
-            code = 3
-        finally:
-            os._exit(code)
+    pid = fork_running(
+        lambda: os.path.isfile(ca_bundle_path(None, INSTANCE, lambda url: pem)), alarm_s=2
+    )
     release.set()
     downloader.join(10)
-    _, status = os.waitpid(pid, 0)
-    assert os.WIFEXITED(status), f"child hung on tls._download_lock after fork ({status=})"
-    assert os.WEXITSTATUS(status) == 0
+    assert_child_succeeded(pid, "child hung on tls._download_lock after fork")
