@@ -101,10 +101,10 @@ class TokenCache:
         # key -> (token, refresh_at) for tokens in their fresh window, read without the lock:
         # a hit is then one dict lookup and one clock call. Written only under the lock, as
         # whole tuples, so a reader never pairs a token with another token's deadline.
-        self.fresh: dict[Hashable, tuple[Token, float]] = {}
+        self._fresh: dict[Hashable, tuple[Token, float]] = {}
         # Lock-free hits are counted by itertools.count, whose next() is atomic in CPython.
         self._fresh_hits = itertools.count()
-        self.count_fresh_hit = self._fresh_hits.__next__
+        self._count_fresh_hit = self._fresh_hits.__next__
         _live_caches.add(self)
 
     def __len__(self) -> int:
@@ -127,7 +127,7 @@ class TokenCache:
         The next caller signs anew even if a refresh of ``key`` is already in flight.
         """
         with self._lock:
-            self.fresh.pop(key, None)
+            self._fresh.pop(key, None)
             entry = self._entries.pop(key, None)
             if entry is not None:
                 # A signing in flight keeps its detached entry and finishes for its own
@@ -139,7 +139,7 @@ class TokenCache:
     def clear(self) -> None:
         """Forget every token."""
         with self._lock:
-            self.fresh.clear()
+            self._fresh.clear()
             self._entries.clear()
 
     def get(self, key: Hashable, sign: Callable[[datetime], Token]) -> Token:
@@ -149,9 +149,9 @@ class TokenCache:
         keys never wait on it.
         """
         now = self._clock()
-        fresh = self.fresh.get(key)
+        fresh = self._fresh.get(key)
         if fresh is not None and now < fresh[1]:
-            self.count_fresh_hit()
+            self._count_fresh_hit()
             try:  # noqa: SIM105 - cheaper than contextlib.suppress on the hot path
                 # One C call, atomic under the GIL: keeps the LRU order true without the lock.
                 self._entries.move_to_end(key)
@@ -164,7 +164,7 @@ class TokenCache:
                 entry = self._entries[key] = _Entry()
                 if len(self._entries) > self._max_size:
                     evicted, _ = self._entries.popitem(last=False)
-                    self.fresh.pop(evicted, None)
+                    self._fresh.pop(evicted, None)
             else:
                 self._entries.move_to_end(key)
             token = entry.token
@@ -241,7 +241,7 @@ class TokenCache:
             entry.flight = None
             entry.warned = False
             if self._entries.get(key) is entry:  # not invalidated or evicted meanwhile
-                self.fresh[key] = (token, entry.refresh_at)
+                self._fresh[key] = (token, entry.refresh_at)
             self._signings += 1
             if previous is not None:
                 self._refreshes += 1
