@@ -23,6 +23,7 @@ from .endpoint import Endpoint, parse_endpoint
 from .errors import (
     CaBundleError,
     ConfigurationError,
+    ConnectorClosedError,
     CredentialsError,
     DriverNotInstalledError,
     RdsIamAuthError,
@@ -36,6 +37,7 @@ __all__ = [
     "CaBundleError",
     "ConfigurationError",
     "Connector",
+    "ConnectorClosedError",
     "CredentialsError",
     "DriverNotInstalledError",
     "Endpoint",
