@@ -8,21 +8,22 @@ Timeline of one cached token (``expires_at`` already includes the credentials' e
                           │ still-valid token        │
 
 If re-signing fails while the cached token is still valid, it keeps being served (one WARNING)
-until it expires; after that the failure is raised.
+until it expires; after that the failure is raised (to each waiting caller as its own copy).
 """
 
 from __future__ import annotations
 
+import copy
 import itertools
 import logging
-import os
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from . import _fork
+from .errors import ConnectorClosedError
 from .token import Token
 
 __all__ = ["MANDATORY_REFRESH_S", "CacheStats", "TokenCache"]
@@ -32,6 +33,8 @@ MANDATORY_REFRESH_S = 60
 a login takes time, and a token that expires in transit is refused."""
 
 logger = logging.getLogger("rds_iam_auth")
+
+_Sign = Callable[[datetime], Token]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,23 +62,35 @@ class _Entry:
 
     def __init__(self) -> None:
         self.token: Token | None = None
-        self.refresh_at = 0.0
-        self.mandatory_at = 0.0
-        self.valid_until = 0.0
+        self.refresh_at = self.mandatory_at = self.valid_until = 0.0
         self.flight: _Flight | None = None
         self.warned = False
 
 
-_live_caches: weakref.WeakSet[TokenCache] = weakref.WeakSet()
+def _own_copy(error: BaseException) -> BaseException:
+    """The leader's exception for one waiting caller: same type and args, its own traceback.
 
-
-def _reset_after_fork() -> None:
-    for cache in list(_live_caches):
-        cache._after_fork()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_after_fork)
+    One object raised in 64 threads would collect all 64 tracebacks. Explicit chaining
+    (``__cause__``) is kept; a context the leader's code suppressed (``raise ... from None``,
+    often to hide frames that hold secrets) is not.
+    """
+    try:
+        twin = copy.copy(error)  # cls(*args) plus __dict__; no traceback, no chaining
+        if twin is error or type(twin) is not type(error) or twin.args != error.args:
+            raise TypeError  # an __init__ that rewrites its args (e.g. formats a message)
+    except Exception:  # anything an __init__ may raise
+        try:
+            twin = type(error).__new__(type(error), *error.args)  # no __init__ this time
+            twin.args = error.args
+            twin.__dict__.update(vars(error))
+        except Exception:
+            return error  # uncopyable: sharing the object beats raising the wrong type
+    twin.__cause__ = error.__cause__
+    twin.__suppress_context__ = error.__suppress_context__
+    twin.__context__ = None if error.__suppress_context__ else error.__context__
+    if isinstance(notes := getattr(error, "__notes__", None), list):
+        twin.__notes__ = list(notes)  # type: ignore[attr-defined]  # not shared: add_note appends
+    return twin
 
 
 class TokenCache:
@@ -98,43 +113,52 @@ class TokenCache:
         self._signings = 0
         self._hits = 0
         self._refreshes = 0
+        self._closed = False
         # key -> (token, refresh_at) for tokens in their fresh window, read without the lock:
         # a hit is then one dict lookup and one clock call. Written only under the lock, as
         # whole tuples, so a reader never pairs a token with another token's deadline.
         self._fresh: dict[Hashable, tuple[Token, float]] = {}
-        # Lock-free hits are counted by itertools.count, whose next() is atomic in CPython.
-        self._fresh_hits = itertools.count()
-        self._count_fresh_hit = self._fresh_hits.__next__
-        _live_caches.add(self)
+        # Lock-free hits: next() on an itertools.count is one atomic C call in CPython, the
+        # cheapest exact shared counter. Only next() reads it, so stats subtracts its own calls.
+        self._count_fresh_hit = itertools.count().__next__
+        self._stats_reads = 0
+        _fork.register(self, TokenCache._after_fork)
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def __repr__(self) -> str:
-        return f"TokenCache(size={len(self._entries)}, max_size={self._max_size})"
+        closed = ", closed" if self._closed else ""
+        return f"TokenCache(size={len(self._entries)}, max_size={self._max_size}{closed})"
 
     @property
     def stats(self) -> CacheStats:
         """A snapshot of the counters."""
-        # repr() is the one way to read an itertools.count without advancing it.
-        fresh_hits = int(repr(self._fresh_hits)[len("count(") : -1])
         with self._lock:
+            # next() returns how often it was called before: by hits, and by earlier stats
+            # reads, which all happen under this lock and are counted exactly.
+            fresh_hits = self._count_fresh_hit() - self._stats_reads
+            self._stats_reads += 1
             return CacheStats(self._signings, self._hits + fresh_hits, self._refreshes)
 
-    def invalidate(self, key: Hashable) -> None:
-        """Forget the token for ``key`` (e.g. after the server refused it).
+    def invalidate(self, key: Hashable, token: Token) -> None:
+        """Forget ``token`` (from ``get(key, ...)``), e.g. after the server refused it.
 
-        The next caller signs anew even if a refresh of ``key`` is already in flight.
+        Only if it is still the very object cached for ``key``: of a burst of refused logins,
+        the first drops the token and the others keep its replacement (one new signing, not
+        one each). Once dropped, the next caller signs anew even if a refresh is in flight.
         """
         with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry.token is not token:
+                return  # already dropped, replaced, or never cached
             self._fresh.pop(key, None)
-            entry = self._entries.pop(key, None)
-            if entry is not None:
-                # A signing in flight keeps its detached entry and finishes for its own
-                # followers; it must not fall back to the refused token if it fails, and callers
-                # from now on start a new signing rather than wait for one begun before the
-                # refusal (a retry waiting on a stuck refresh would stall the login).
-                entry.token = None
+            del self._entries[key]
+            # A signing in flight keeps its detached entry and finishes for its own followers;
+            # it must not fall back to the refused token if it fails, and callers from now on
+            # start a new signing rather than wait for one begun before the refusal (a retry
+            # waiting on a stuck refresh would stall the login).
+            entry.token = None
 
     def clear(self) -> None:
         """Forget every token."""
@@ -142,11 +166,27 @@ class TokenCache:
             self._fresh.clear()
             self._entries.clear()
 
-    def get(self, key: Hashable, sign: Callable[[datetime], Token]) -> Token:
+    def close(self) -> None:
+        """Forget every token for good: later :meth:`get` calls raise ``ConnectorClosedError``.
+
+        A signing in flight still hands its token to its callers, but does not cache it.
+        """
+        with self._lock:
+            self._closed = True
+            self._fresh.clear()
+            for entry in self._entries.values():
+                entry.token = None  # in-flight refreshes must not serve it after close
+            self._entries.clear()
+
+    def get(self, key: Hashable, sign: _Sign) -> Token:
         """Return a valid token for ``key``, calling ``sign(now)`` when one is needed.
 
         ``sign`` runs outside the cache lock, at most once at a time per key; callers for other
         keys never wait on it.
+
+        Raises:
+            ConnectorClosedError: :meth:`close` was called.
+            Exception: What ``sign`` raised, if no valid token can be served instead.
         """
         now = self._clock()
         fresh = self._fresh.get(key)
@@ -159,6 +199,8 @@ class TokenCache:
                 pass  # evicted or invalidated just now; the token is still valid
             return fresh[0]
         with self._lock:
+            if self._closed:
+                raise ConnectorClosedError("this Connector is closed; build a new one")
             entry = self._entries.get(key)
             if entry is None:
                 entry = self._entries[key] = _Entry()
@@ -184,17 +226,12 @@ class TokenCache:
             return self._lead(key, entry, flight, now, sign)
         flight.done.wait()
         if flight.error is not None:
-            raise flight.error
+            raise _own_copy(flight.error)
         assert flight.token is not None
         return flight.token
 
     def _lead(
-        self,
-        key: Hashable,
-        entry: _Entry,
-        flight: _Flight,
-        now: float,
-        sign: Callable[[datetime], Token],
+        self, key: Hashable, entry: _Entry, flight: _Flight, now: float, sign: _Sign
     ) -> Token:
         previous = entry.token
         try:
@@ -202,7 +239,7 @@ class TokenCache:
         except BaseException as exc:
             with self._lock:
                 entry.flight = None
-                # entry.token is no longer previous when invalidate() dropped it mid-flight.
+                # entry.token is no longer previous when invalidate() or close() dropped it.
                 usable = (
                     previous is not None and entry.token is previous and now < entry.valid_until
                 )
@@ -211,26 +248,24 @@ class TokenCache:
                     warn = True
                 else:
                     warn = False
-            if usable:
-                assert previous is not None
-                if warn:
-                    logger.warning(
-                        "refreshing the token for %s@%s:%s failed (%s); serving the cached "
-                        "token until it expires at %s",
-                        previous.user,
-                        previous.host,
-                        previous.port,
-                        type(exc).__name__,
-                        previous.expires_at.isoformat(),
-                    )
-                flight.token = previous
-            else:
+            if not usable:
                 flight.error = exc
+                flight.done.set()
+                raise
+            assert previous is not None
+            if warn:
+                logger.warning(
+                    "refreshing the token for %s@%s:%s failed (%s); serving the cached "
+                    "token until it expires at %s",
+                    previous.user,
+                    previous.host,
+                    previous.port,
+                    type(exc).__name__,
+                    previous.expires_at.isoformat(),
+                )
+            flight.token = previous
             flight.done.set()
-            if usable:
-                assert previous is not None
-                return previous
-            raise
+            return previous
         valid_until = token.expires_at.timestamp()
         with self._lock:
             entry.token = token
@@ -240,7 +275,8 @@ class TokenCache:
             entry.mandatory_at = valid_until - MANDATORY_REFRESH_S
             entry.flight = None
             entry.warned = False
-            if self._entries.get(key) is entry:  # not invalidated or evicted meanwhile
+            # Not invalidated, evicted or closed meanwhile (close() empties _entries).
+            if self._entries.get(key) is entry:
                 self._fresh[key] = (token, entry.refresh_at)
             self._signings += 1
             if previous is not None:

@@ -7,13 +7,12 @@ use, so ``import rds_iam_auth`` stays cheap.
 from __future__ import annotations
 
 import os
-import re
 import threading
-import weakref
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from . import _fork, _profiles
+from ._profiles import FrozenCredentials, ProfileSections
 from .errors import ConfigurationError, CredentialsError
 
 if TYPE_CHECKING:
@@ -28,32 +27,20 @@ _WHERE_WE_LOOKED = (
     "metadata"
 )
 
+# What botocore's RefreshableCredentials raises (a bare RuntimeError) when its refresh function
+# returned credentials that have expired already: e.g. a stale SSO cache or an expired session.
+_BOTOCORE_STILL_EXPIRED = "refreshed credentials are still expired"
 
-@dataclass(frozen=True, slots=True)
-class FrozenCredentials:
-    """One consistent snapshot of a key pair, its session token and its expiry."""
-
-    access_key: str
-    secret_key: str = field(repr=False)
-    token: str | None = field(repr=False)
-    expiry: datetime | None
-
-
-# Profile settings that bring in a provider ahead of the shared credentials file in botocore's
-# chain (assume role, web identity, SSO, login, credential_process).
-_MAY_NEED_AWS_CALL = re.compile(r"role|sso|web_identity|credential_|source_profile|login")
-
-_live_sources: weakref.WeakSet[CredentialSource] = weakref.WeakSet()
+_EXPIRED = (
+    "the AWS credentials of {source!r} have expired, and refreshing them returned expired "
+    "ones again; renew them where they come from (e.g. `aws sso login`, assume the role "
+    "again, or fix the credential_process / refresh function) and retry"
+)
 
 
-def _reset_after_fork() -> None:
+def _reset_lock(source: CredentialSource) -> None:
     # A child forked mid-resolution inherits a lock held by a thread it does not have.
-    for source in list(_live_sources):
-        source._lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_after_fork)
+    source._lock = threading.Lock()
 
 
 class CredentialSource:
@@ -100,14 +87,23 @@ class CredentialSource:
         self._botocore_session: Any = None
         self._resolved: Credentials | None = credentials
         self._static: FrozenCredentials | None = None  # keys read without botocore.session
-        self._sections: tuple[dict[str, str], dict[str, str], bool] | None = None
+        self._sections: ProfileSections | None = None
         self._sections_read = False
-        _live_sources.add(self)
+        _fork.register(self, _reset_lock)
 
     def __repr__(self) -> str:
-        source = "session" if self._session else "credentials" if self._explicit else None
-        source = source or (f"profile={self._profile!r}" if self._profile else "default chain")
-        return f"CredentialSource({source})"
+        return f"CredentialSource({self._describe()})"
+
+    def _describe(self) -> str:
+        # repr() must work on an instance whose __init__ raised: error trackers render the
+        # locals of the failing frame, and `self` is one of them.
+        if not hasattr(self, "_sections_read"):  # the last attribute __init__ sets
+            return "not initialised"
+        if self._session:
+            return "session"
+        if self._explicit:
+            return "credentials"
+        return f"profile={self._profile!r}" if self._profile else "default chain"
 
     def _get_botocore_session(self) -> Any:
         if self._session is not None:
@@ -156,106 +152,26 @@ class CredentialSource:
         return creds  # type: ignore[no-any-return]
 
     def _environment_keys(self) -> FrozenCredentials | None:
-        """Static keys from the environment, read as botocore's EnvProvider reads them.
-
-        The EnvProvider heads botocore's default chain, so when it has keys the chain's answer
-        is known without importing botocore.session (most of a cold start). Everything else
-        (expiring env credentials, profiles, sessions) goes through botocore itself.
-        """
+        """Static keys from the environment when botocore's default chain would use them."""
         if self._session is not None or self._explicit is not None or self._profile is not None:
             return None
-        env = os.environ
-        if any(env.get(v) for v in ("AWS_CREDENTIAL_EXPIRATION", "AWS_PROFILE")):
-            return None
-        access_key = env.get("AWS_ACCESS_KEY_ID", "")
-        secret_key = env.get("AWS_SECRET_ACCESS_KEY", "")
-        if not access_key or not secret_key:
-            return None
-        token = env.get("AWS_SECURITY_TOKEN") or env.get("AWS_SESSION_TOKEN") or None
-        return FrozenCredentials(access_key, secret_key, token, None)
+        return _profiles.environment_keys()
 
-    def _profile_name(self) -> str:
-        # botocore's "profile" setting: the argument, then these variables, in this order.
-        env = os.environ
-        return (
-            self._profile or env.get("AWS_DEFAULT_PROFILE") or env.get("AWS_PROFILE") or "default"
-        )
-
-    def _profile_sections(self) -> tuple[dict[str, str], dict[str, str], bool] | None:
-        """:meth:`_read_profile_sections`, read once: region() and get() both need them."""
+    def _profile_sections(self) -> ProfileSections | None:
+        """The profile's settings in the shared files, read once (region() and get() both)."""
         if not self._sections_read:
-            self._sections = self._read_profile_sections()
+            self._sections = _profiles.read_profile_sections(self._profile)
             self._sections_read = True
         return self._sections
 
-    def _read_profile_sections(self) -> tuple[dict[str, str], dict[str, str], bool] | None:
-        """The profile's settings in the credentials file and the config file, and whether
-        the profile exists at all; or None.
-
-        None whenever botocore could answer differently: an unreadable file, or a profile that
-        names a role, SSO, web identity, a process or a login, whose providers come earlier in
-        botocore's chain than plain keys (and may call AWS).
-        """
-        import configparser
-
-        env = os.environ
-        if env.get("AWS_WEB_IDENTITY_TOKEN_FILE") and self._profile is None:
-            return None
-        name = self._profile_name()
-        files = (
-            env.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials",
-            env.get("AWS_CONFIG_FILE") or "~/.aws/config",
-        )
-        sections: list[dict[str, str]] = []
-        exists = False
-        for index, path in enumerate(files):
-            parser = configparser.RawConfigParser()
-            try:
-                parser.read([os.path.expanduser(os.path.expandvars(path))], encoding=None)
-            except (configparser.Error, UnicodeDecodeError, OSError):
-                return None
-            merged: dict[str, str] = {}
-            for section in parser.sections():
-                if index == 0:
-                    matches = section == name
-                else:
-                    parts = section.split()
-                    matches = (section == "default" == name) or (
-                        len(parts) == 2 and parts[0] == "profile" and parts[1] == name
-                    )
-                if matches:
-                    exists = True
-                    merged.update(parser.items(section))
-            if any(_MAY_NEED_AWS_CALL.search(key) for key in merged):
-                return None
-            sections.append(merged)
-        return sections[0], sections[1], exists
-
     def _profile_keys(self) -> FrozenCredentials | None:
-        """Static keys of a profile in the shared credentials file, read as botocore would.
-
-        botocore's SharedCredentialProvider returns them when no earlier provider applies;
-        this reads them with configparser instead of importing botocore.session.
-        """
+        """Static keys of the profile in the shared credentials file, if botocore uses them."""
         if self._session is not None or self._explicit is not None:
             return None
         if self._profile is None and os.environ.get("AWS_ACCESS_KEY_ID"):
             return None  # the environment provider comes first (and is handled elsewhere)
         sections = self._profile_sections()
-        if sections is None:
-            return None
-        creds_section = sections[0]
-        access_key = creds_section.get("aws_access_key_id", "")
-        secret_key = creds_section.get("aws_secret_access_key", "")
-        if not access_key or not secret_key:
-            return None
-        # botocore takes the first of these that is present, even when it is empty.
-        token: str | None = None
-        for option in ("aws_security_token", "aws_session_token"):
-            if option in creds_section:
-                token = creds_section[option]
-                break
-        return FrozenCredentials(access_key, secret_key, token, None)
+        return None if sections is None else _profiles.profile_keys(sections)
 
     def get(self) -> FrozenCredentials:
         """Return current credentials, refreshing temporary ones as botocore decides.
@@ -278,7 +194,17 @@ class CredentialSource:
         try:
             frozen = creds.get_frozen_credentials()
         except BotoCoreError as exc:
-            raise CredentialsError(f"could not refresh AWS credentials: {exc}") from None
+            failure = f"could not refresh AWS credentials: {exc}"
+        except RuntimeError as exc:
+            if _BOTOCORE_STILL_EXPIRED not in str(exc):
+                raise  # not botocore's refresh check: a bug, keep its traceback
+            failure = _EXPIRED.format(source=self)
+        else:
+            failure = ""
+        if failure:
+            # Raised outside the except block, so botocore's exception is not even kept as
+            # __context__: the frames of its refresh hold the keys.
+            raise CredentialsError(failure)
         if not frozen.access_key or not frozen.secret_key:
             raise CredentialsError("the AWS credentials found have an empty access or secret key")
         # botocore keeps the expiry of refreshable credentials in a private attribute; there is
@@ -302,13 +228,13 @@ class CredentialSource:
             if region:
                 return region
             sections = self._profile_sections()
-            if sections is not None:
-                creds_section, config_section, exists = sections
-                if exists or self._profile_name() == "default":
-                    # Credentials-file settings override config-file ones, as in botocore.
-                    section = creds_section if "region" in creds_section else config_section
-                    region = section.get("region")
-                    return region or os.environ.get("AWS_REGION") or None
+            if sections is not None and (
+                sections.exists or _profiles.profile_name(self._profile) == "default"
+            ):
+                # Credentials-file settings override config-file ones, as in botocore.
+                files = sections.credentials, sections.config
+                section = files[0] if "region" in files[0] else files[1]
+                return section.get("region") or os.environ.get("AWS_REGION") or None
 
         from botocore.exceptions import BotoCoreError, ProfileNotFound
 

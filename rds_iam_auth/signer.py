@@ -4,10 +4,10 @@
 whole client (~120 ms, ~13 MiB) to run one presign. For the host names RDS actually issues
 (letters, digits, ``.``, ``-``, ``_``) we compute the same SigV4 query signature with
 ``hashlib``/``hmac`` directly: importing ``botocore.auth`` alone costs more than the rest of a
-cold start. Any other host (IPv6 literals, odd characters) goes through botocore's own
-``SigV4QueryAuth`` steps on a bare ``AWSRequest``. Both paths take the signing time as an
-argument and write nothing to botocore's DEBUG log, from which a token could be rebuilt; the
-parity tests hold both to boto3's bytes.
+cold start. ``parse_endpoint`` accepts no other host; an ``Endpoint`` built directly with one
+goes through botocore's own ``SigV4QueryAuth`` steps on a bare ``AWSRequest``. Both paths take
+the signing time as an argument and write nothing to botocore's DEBUG log, from which a token
+could be rebuilt; the parity tests hold both to boto3's bytes.
 """
 
 from __future__ import annotations
@@ -76,9 +76,35 @@ def validate_expires_in(expires_in_s: object) -> int:
 
 
 def validate_user(user: object) -> str:
-    """Check that ``user`` is a non-empty database user name."""
+    """Check that ``user`` is a database user name that can be signed and passed to a driver.
+
+    Args:
+        user: The database user name; any printable text (spaces, ``@``, non-ASCII).
+
+    Returns:
+        ``user`` unchanged.
+
+    Raises:
+        ConfigurationError: ``user`` is not a string, is empty, contains a control character
+            (U+0000..U+001F, U+007F) or is not encodable as UTF-8.
+    """
     if not isinstance(user, str) or not user:
         raise ConfigurationError("user must be a non-empty string (the database user name)")
+    control = next((c for c in user if c < " " or c == "\x7f"), None)
+    if control is not None:
+        # libpq stops reading its conninfo at a NUL, dropping the TLS settings after it.
+        raise ConfigurationError(
+            f"user must not contain control characters; found {control!r} at index "
+            f"{user.index(control)}: pass the database user name exactly"
+        )
+    try:
+        user.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        # A lone surrogate (undecodable bytes from the environment) cannot be signed.
+        raise ConfigurationError(
+            f"user is not valid text: {exc.reason} at index {exc.start}; pass the user name "
+            "as a properly decoded str"
+        ) from None
     return user
 
 

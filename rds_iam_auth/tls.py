@@ -7,14 +7,15 @@ certificates) → the RDS global bundle, downloaded once and cached on disk.
 
 from __future__ import annotations
 
-import functools
 import os
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from . import _fork
 from .errors import CaBundleError, ConfigurationError
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ __all__ = [
     "TlsSettings",
     "ca_bundle_path",
     "client_cert_context",
-    "ssl_context",
+    "context_for",
 ]
 
 TlsMode = Literal["verify-full", "verify-ca"]
@@ -101,14 +102,13 @@ def cache_dir() -> Path:
 _download_lock = threading.Lock()
 
 
-def _reset_download_lock() -> None:
+def _reset_download_lock(module: object) -> None:
     # A child forked mid-download inherits the lock held by a thread it does not have.
     global _download_lock  # noqa: PLW0603
     _download_lock = threading.Lock()
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_download_lock)
+_fork.register(sys.modules[__name__], _reset_download_lock)
 
 
 def rds_global_bundle(fetch: Fetcher | None = None, *, refresh: bool = False) -> str:
@@ -204,56 +204,34 @@ def ca_bundle_path(ca: str | None, endpoint: Endpoint, fetch: Fetcher | None = N
     return rds_global_bundle(fetch)
 
 
-def _new_context(ca_path: str, check_hostname: bool) -> ssl.SSLContext:
-    import ssl
+def context_for(settings: TlsSettings, server_name: str) -> ssl.SSLContext:
+    """A verifying, read-only ``SSLContext`` for ``settings`` that verifies ``server_name``.
 
-    try:
-        context = ssl.create_default_context(cafile=ca_path)
-    except (OSError, ssl.SSLError) as exc:
-        raise CaBundleError(f"cannot load CA bundle {ca_path!r}: {exc}") from None
-    context.check_hostname = check_hostname
-    context.verify_mode = ssl.CERT_REQUIRED
-    return context
+    Shared per (CA file and its mtime, mode, name): see ``_sslcontext`` for why that is safe.
 
-
-@functools.lru_cache(maxsize=32)
-def _cached_context(ca_path: str, check_hostname: bool, mtime_ns: int) -> ssl.SSLContext:
-    return _new_context(ca_path, check_hostname)
-
-
-def ssl_context(settings: TlsSettings) -> ssl.SSLContext:
-    """A verifying ``SSLContext`` for ``settings``, built once per CA file (and its mtime).
-
-    Loading a bundle costs milliseconds, so contexts are shared; they are not modified after
-    creation.
+    Raises:
+        CaBundleError: The CA bundle cannot be read or loaded.
     """
-    try:
-        mtime_ns = os.stat(settings.ca_path).st_mtime_ns
-    except OSError as exc:
-        raise CaBundleError(f"cannot read CA bundle {settings.ca_path!r}: {exc.strerror}") from None
-    return _cached_context(settings.ca_path, settings.check_hostname, mtime_ns)
+    from ._sslcontext import pinned_context
+
+    return pinned_context(settings.ca_path, settings.check_hostname, server_name)
 
 
 def client_cert_context(
-    settings: TlsSettings, certfile: str, keyfile: str | None = None, password: str | None = None
+    settings: TlsSettings,
+    server_name: str,
+    certfile: str,
+    keyfile: str | None = None,
+    password: str | None = None,
 ) -> ssl.SSLContext:
-    """A verifying ``SSLContext`` for ``settings`` that also presents a client certificate.
-
-    Built anew on each call: the shared contexts of :func:`ssl_context` must stay unmodified.
+    """Like :func:`context_for`, also presenting a client certificate.
 
     Raises:
+        CaBundleError: The CA bundle cannot be read or loaded.
         ConfigurationError: The certificate or key cannot be loaded.
     """
-    import ssl
+    from ._sslcontext import pinned_context
 
-    context = _new_context(_checked_file(settings.ca_path, "ca="), settings.check_hostname)
-    try:
-        context.load_cert_chain(certfile, keyfile, password)
-    except (OSError, ssl.SSLError) as exc:
-        # The message names files only: the key password must not reach an exception.
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise ConfigurationError(
-            f"cannot load the client certificate ssl_cert={certfile!r} "
-            f"(ssl_key={keyfile!r}): {reason}"
-        ) from None
-    return context
+    return pinned_context(
+        settings.ca_path, settings.check_hostname, server_name, (certfile, keyfile, password)
+    )

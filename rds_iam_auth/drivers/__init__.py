@@ -1,18 +1,25 @@
 """Driver adapters: pure functions from (endpoint, user, token, TLS settings, user kwargs) to the
 keyword arguments of one driver's ``connect()``, plus how that driver reports a refused login.
 
-Adapter modules import their driver lazily, inside ``connect`` / ``is_auth_refused``.
+Each adapter module declares its keyword policy (an allowlist, see ``_policy.py``), default
+port, whether it can dial an ``address=`` other than the host it verifies, and imports its
+driver lazily, inside ``load`` / ``connect`` / ``is_auth_refused``.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from typing import Any, Protocol
+from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, DriverNotInstalledError
 
-__all__ = ["DRIVERS", "DriverAdapter", "get_adapter"]
+if TYPE_CHECKING:
+    from ..tls import TlsSettings
+
+__all__ = ["DRIVERS", "Address", "ConnectKwargs", "DriverAdapter", "get_adapter", "import_driver"]
 
 # name → adapter module; later drivers (psycopg2, mysql.connector, asyncpg) add a line here.
 DRIVERS: Mapping[str, str] = {
@@ -21,11 +28,42 @@ DRIVERS: Mapping[str, str] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Address:
+    """Where the socket goes when it is not the endpoint itself (``address=``).
+
+    ``host`` is a host name or a bare IP address (IPv6 without brackets).
+    """
+
+    host: str
+    port: int
+
+
+class ConnectKwargs(dict[str, Any]):
+    """The driver's connect keywords; ``repr()`` shows ``password`` as ``'<redacted>'``.
+
+    A plain ``dict`` otherwise. Error trackers render the locals of failed calls, and a
+    ``print(kwargs)`` while debugging should not put the token in a log either.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        shown = {k: ("<redacted>" if k in _SECRET_KEYS else v) for k, v in self.items()}
+        return f"ConnectKwargs({shown!r})"
+
+    __str__ = __repr__
+
+
+_SECRET_KEYS = frozenset({"password", "passwd", "sslpassword", "ssl_key_password"})
+
+
 class DriverAdapter(Protocol):
     """What every adapter module provides."""
 
     NAME: str
     DEFAULT_PORT: int
+    SUPPORTS_ADDRESS: bool
 
     def build_kwargs(
         self,
@@ -34,10 +72,15 @@ class DriverAdapter(Protocol):
         port: int,
         user: str,
         password: str,
-        tls: Any,
+        tls: TlsSettings,
+        address: Address | None,
         user_kwargs: Mapping[str, Any],
-    ) -> dict[str, Any]:
+    ) -> ConnectKwargs:
         """Return the driver's connect keyword arguments."""
+        ...
+
+    def load(self) -> ModuleType:
+        """Import the driver, or raise DriverNotInstalledError naming the extra."""
         ...
 
     def connect(self, kwargs: Mapping[str, Any]) -> Any:
@@ -62,11 +105,19 @@ def get_adapter(driver: object) -> DriverAdapter:
     return module
 
 
-def refuse_reserved(driver: str, user_kwargs: Mapping[str, Any], reserved: tuple[str, ...]) -> None:
-    """Refuse driver keywords that the connector owns (the password is the IAM token)."""
-    for name in reserved:
-        if name in user_kwargs:
-            raise ConfigurationError(
-                f"{driver}: do not pass {name}=; the connector sets it "
-                "(the password is the IAM token; host, port and user are arguments of connect)"
-            )
+def import_driver(module: str, driver: str, extra: str, what: str) -> ModuleType:
+    """Import ``module`` or raise DriverNotInstalledError naming the pip extra.
+
+    Args:
+        module: The module to import (``"psycopg"``).
+        driver: The ``driver=`` name (``"psycopg"``).
+        extra: Our pip extra that installs it (``"psycopg"``).
+        what: The driver's name for people (``"psycopg 3"``).
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        pass  # raised below, outside the except block: nothing of the failure is kept
+    raise DriverNotInstalledError(
+        f"driver={driver!r} needs {what}: pip install 'rds-iam-auth[{extra}]'"
+    )

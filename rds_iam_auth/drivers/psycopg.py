@@ -1,21 +1,45 @@
-"""psycopg (v3) adapter: libpq keywords with ``sslmode=verify-full`` and ``sslrootcert``."""
+"""psycopg (v3) adapter: libpq keywords with ``sslmode=verify-full`` and ``sslrootcert``.
+
+Keyword policy: libpq's safe options (``_libpq.ALLOWED``, checked against the options of the
+libpq psycopg loaded) plus psycopg's own ``connect()`` keywords; ``conninfo`` is refused (a
+conninfo string could name another host or sslmode). ``address=`` works through libpq's
+``hostaddr``: the socket goes there, while ``host`` stays the name that ``verify-full`` checks.
+Refused IAM login (measured on the emulator): ``psycopg.OperationalError`` with ``sqlstate``
+None and ``FATAL:  PAM authentication failed for user "..."``.
+"""
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Mapping
+from types import ModuleType
 from typing import Any
 
-from ..errors import ConfigurationError, DriverNotInstalledError
+from .._address import resolve_numeric
 from ..tls import TlsSettings
-from . import refuse_reserved
+from . import Address, ConnectKwargs, _libpq, import_driver
 
 NAME = "psycopg"
 DEFAULT_PORT = 5432
-_RESERVED = ("password", "host", "hostaddr", "port", "user")
-# libpq modes that verify at least what each tls= setting asks for.
-_ACCEPTED_SSLMODES = {"verify-full": ("verify-full",), "verify-ca": ("verify-ca", "verify-full")}
-_PAM_REFUSED = "PAM authentication failed for user"
+SUPPORTS_ADDRESS = True
+# psycopg.Connection.connect's own keywords; their values are Python objects, not libpq text.
+_DRIVER_KEYWORDS = ("autocommit", "prepare_threshold", "context", "row_factory", "cursor_factory")
+POLICY = _libpq.policy(NAME, _DRIVER_KEYWORDS)
+
+
+def load() -> ModuleType:
+    """Import psycopg, or raise DriverNotInstalledError naming the extra."""
+    return import_driver("psycopg", NAME, "psycopg", "psycopg 3")
+
+
+@functools.lru_cache(maxsize=1)
+def _libpq_options() -> frozenset[str] | None:
+    try:
+        from psycopg import pq
+    except ImportError:
+        return None  # connect() will say which extra to install
+    return frozenset(opt.keyword.decode() for opt in pq.Conninfo.get_defaults())
 
 
 def build_kwargs(
@@ -25,43 +49,27 @@ def build_kwargs(
     user: str,
     password: str,
     tls: TlsSettings,
+    address: Address | None,
     user_kwargs: Mapping[str, Any],
-) -> dict[str, Any]:
+) -> ConnectKwargs:
     """Return ``psycopg.connect`` keywords; the token travels only as ``password``."""
-    refuse_reserved(NAME, user_kwargs, _RESERVED)
-    extra = dict(user_kwargs)
-    sslmode = extra.pop("sslmode", tls.mode)
-    if sslmode not in _ACCEPTED_SSLMODES[tls.mode]:
-        raise ConfigurationError(
-            f"psycopg: sslmode={sslmode!r} would weaken TLS; the connector uses "
-            f"sslmode={tls.mode!r}. To skip the host name check (SSH tunnels) use "
-            "tls='verify-ca'; there is no plaintext mode"
-        )
-    if "sslrootcert" in extra:
-        raise ConfigurationError(
-            "psycopg: pass the CA bundle with ca= (or RDS_IAM_AUTH_CA_BUNDLE), not sslrootcert="
-        )
-    kwargs: dict[str, Any] = {
-        "host": host,
-        "port": port,
-        "user": user,
-        "password": password,
-        "sslmode": sslmode,
-        "sslrootcert": tls.ca_path,
-    }
-    kwargs.update(extra)
-    return kwargs
+    return _libpq.build_kwargs(
+        POLICY,
+        host=host,
+        port=port,
+        user=user,
+        password=password,
+        tls=tls,
+        address=address,
+        hostaddr=None if address is None else resolve_numeric(address),
+        user_kwargs=user_kwargs,
+        known=_libpq_options(),
+    )
 
 
 def connect(kwargs: Mapping[str, Any]) -> Any:
     """Open a ``psycopg.Connection``."""
-    try:
-        import psycopg
-    except ImportError:
-        raise DriverNotInstalledError(
-            "driver='psycopg' needs psycopg 3: pip install 'rds-iam-auth[psycopg]'"
-        ) from None
-    return psycopg.connect(**kwargs)
+    return load().connect(**kwargs)
 
 
 def is_auth_refused(exc: BaseException) -> bool:
@@ -69,4 +77,4 @@ def is_auth_refused(exc: BaseException) -> bool:
     psycopg = sys.modules.get("psycopg")
     if psycopg is None or not isinstance(exc, psycopg.OperationalError):
         return False
-    return exc.sqlstate is None and _PAM_REFUSED in str(exc)
+    return exc.sqlstate is None and _libpq.PAM_REFUSED in str(exc)

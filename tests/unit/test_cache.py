@@ -1,7 +1,7 @@
 """TokenCache: refresh windows, single-flight signing, failure policy, bounds, fork reset.
 
 Time comes only from an injected FakeClock; threads are coordinated with Events and Barriers,
-never with sleeps. Waits on events carry a generous timeout so a bug fails instead of hanging.
+never with sleeps (helpers in cache_helpers.py).
 """
 
 from __future__ import annotations
@@ -9,8 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -18,93 +16,19 @@ from rds_iam_auth.cache import MANDATORY_REFRESH_S, CacheStats, TokenCache
 from rds_iam_auth.testing import FakeClock
 from rds_iam_auth.token import Token
 from tests.forking import assert_child_succeeded, fork_running
-
-START = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
-WAIT_S = 10.0  # upper bound for cross-thread hand-offs; only reached when something is broken
-KEY = ("db.example.com", 5432, "app", "us-east-1")
-OTHER_KEY = ("other.example.com", 5432, "app", "us-east-1")
-
-
-def make_token(value: str, now: datetime, lifetime_s: float = 900) -> Token:
-    return Token(
-        value=value,
-        host="db.example.com",
-        port=5432,
-        user="app",
-        region="us-east-1",
-        signed_at=now,
-        expires_at=now + timedelta(seconds=lifetime_s),
-    )
-
-
-class CountingSigner:
-    """sign(now) -> Token with values t1, t2, ...; records every call."""
-
-    def __init__(self, lifetime_s: float = 900) -> None:
-        self.lifetime_s = lifetime_s
-        self.calls: list[datetime] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, now: datetime) -> Token:
-        with self._lock:
-            self.calls.append(now)
-            n = len(self.calls)
-        return make_token(f"t{n}", now, self.lifetime_s)
-
-
-class HeldSigner:
-    """A signer that announces it started and then waits until released."""
-
-    def __init__(self, value: str = "held", lifetime_s: float = 900) -> None:
-        self.value = value
-        self.lifetime_s = lifetime_s
-        self.started = threading.Event()
-        self.release = threading.Event()
-        self.calls = 0
-        self.error: BaseException | None = None
-
-    def __call__(self, now: datetime) -> Token:
-        self.calls += 1
-        self.started.set()
-        assert self.release.wait(WAIT_S), "test never released the held signer"
-        if self.error is not None:
-            raise self.error
-        return make_token(self.value, now, self.lifetime_s)
-
-
-def failing(exc: BaseException) -> Callable[[datetime], Token]:
-    def sign(now: datetime) -> Token:
-        raise exc
-
-    return sign
-
-
-def must_not_sign(now: datetime) -> Token:
-    raise AssertionError("this caller must not sign")
-
-
-class Runner(threading.Thread):
-    """Runs cache.get in a thread and keeps the result or the exception."""
-
-    def __init__(self, cache: TokenCache, key: object, sign: Callable[[datetime], Token]) -> None:
-        super().__init__(daemon=True)
-        self.cache, self.key, self.sign = cache, key, sign
-        self.result: Token | None = None
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self.result = self.cache.get(self.key, self.sign)
-        except BaseException as exc:
-            self.error = exc
-
-    def finish(self) -> Token:
-        self.join(WAIT_S)
-        assert not self.is_alive(), "cache.get did not return"
-        if self.error is not None:
-            raise self.error
-        assert self.result is not None
-        return self.result
+from tests.unit.cache_helpers import (
+    KEY,
+    OTHER_KEY,
+    START,
+    WAIT_S,
+    CountingSigner,
+    HeldSigner,
+    Runner,
+    SignError,
+    failing,
+    make_token,
+    must_not_sign,
+)
 
 
 @pytest.fixture
@@ -315,10 +239,6 @@ def test_other_keys_never_wait_on_a_slow_key(cache: TokenCache) -> None:
 # --- failure policy (DESIGN §3) --------------------------------------------------------------
 
 
-class SignError(Exception):
-    pass
-
-
 def test_cold_failure_raises(cache: TokenCache) -> None:
     with pytest.raises(SignError, match="boom"):
         cache.get(KEY, failing(SignError("boom")))
@@ -434,10 +354,10 @@ def test_bounded_size_evicts_least_recently_used(clock: FakeClock) -> None:
 
 def test_invalidate_forces_a_new_signing(cache: TokenCache) -> None:
     sign = CountingSigner()
-    cache.get(KEY, sign)
-    cache.invalidate(KEY)
+    first = cache.get(KEY, sign)
+    cache.invalidate(KEY, first)
     assert cache.get(KEY, sign).value == "t2"
-    cache.invalidate(("unknown",))  # no error for unknown keys
+    cache.invalidate(("unknown",), first)  # no error for unknown keys
     assert len(cache) == 1
 
 
@@ -518,8 +438,8 @@ def test_invalidate_and_eviction_end_lock_free_hits() -> None:
     clock = FakeClock(START)
     cache = TokenCache(clock=clock, max_size=1)
     sign = CountingSigner()
-    assert cache.get(KEY, sign).value == "t1"
-    cache.invalidate(KEY)
+    first = cache.get(KEY, sign)
+    cache.invalidate(KEY, first)
     assert cache.get(KEY, sign).value == "t2"
     assert cache.get(OTHER_KEY, sign).value == "t3"  # evicts KEY
     assert cache.get(KEY, sign).value == "t4"

@@ -19,6 +19,7 @@ import rds_iam_auth
 from rds_iam_auth import (
     ConfigurationError,
     Connector,
+    ConnectorClosedError,
     RegionNotFoundError,
     Stats,
     TokenGenerationError,
@@ -234,8 +235,10 @@ def test_context_manager_closes(clock: FakeClock) -> None:
     with make(StaticSigner("t"), clock) as c:
         assert isinstance(c, Connector)
         c.token(HOST, 5432, "app")
-    with pytest.raises(ConfigurationError, match="closed"):
+    with pytest.raises(ConnectorClosedError, match="closed"):
         c.token(HOST, 5432, "app")
+    with pytest.raises(ConnectorClosedError, match="closed"):
+        c.connect(HOST, "app", driver="psycopg")
 
 
 def test_repr_and_stats_have_no_token(clock: FakeClock) -> None:

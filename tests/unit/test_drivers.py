@@ -15,10 +15,17 @@ from rds_iam_auth.drivers import DRIVERS, get_adapter
 from rds_iam_auth.drivers import psycopg as psycopg_adapter
 from rds_iam_auth.drivers import pymysql as pymysql_adapter
 from rds_iam_auth.testing import StaticSigner
-from rds_iam_auth.tls import TlsSettings, ssl_context
+from rds_iam_auth.tls import TlsSettings, context_for
 
 HOST = "mydb.abc123.us-east-1.rds.amazonaws.com"
 TOKEN = f"{HOST}:5432/?Action=connect&DBUser=app&X-Amz-Signature=abc"
+# What the connector sets so that neither PG* variables nor a service file can (libpq 18).
+PINNED = {
+    "hostaddr": "",
+    "gssencmode": "disable",
+    "sslkeylogfile": "",
+    "ssl_min_protocol_version": "TLSv1.2",
+}
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +47,25 @@ def verify_ca(ca_file: str) -> TlsSettings:
 
 def pg(tls: TlsSettings, **user_kwargs: Any) -> dict[str, Any]:
     return psycopg_adapter.build_kwargs(
-        host=HOST, port=5432, user="app", password=TOKEN, tls=tls, user_kwargs=user_kwargs
+        host=HOST,
+        port=5432,
+        user="app",
+        password=TOKEN,
+        tls=tls,
+        address=None,
+        user_kwargs=user_kwargs,
     )
 
 
 def my(tls: TlsSettings, **user_kwargs: Any) -> dict[str, Any]:
     return pymysql_adapter.build_kwargs(
-        host=HOST, port=3306, user="app", password=TOKEN, tls=tls, user_kwargs=user_kwargs
+        host=HOST,
+        port=3306,
+        user="app",
+        password=TOKEN,
+        tls=tls,
+        address=None,
+        user_kwargs=user_kwargs,
     )
 
 
@@ -79,6 +98,7 @@ def test_psycopg_exact_kwargs(full: TlsSettings, ca_file: str) -> None:
         "password": TOKEN,
         "sslmode": "verify-full",
         "sslrootcert": ca_file,
+        **PINNED,
     }
 
 
@@ -117,6 +137,8 @@ def test_psycopg_weaker_sslmode_refused_under_verify_ca(
 def test_psycopg_own_sslrootcert_refused(full: TlsSettings) -> None:
     with pytest.raises(ConfigurationError, match="ca="):
         pg(full, sslrootcert="/tmp/other.pem")
+    with pytest.raises(ConfigurationError, match="ca="):
+        pg(full, sslrootcert="system")
 
 
 @pytest.mark.parametrize("name", ["password", "host", "hostaddr", "port", "user"])
@@ -144,7 +166,7 @@ def test_pymysql_exact_kwargs(full: TlsSettings) -> None:
     # Built once per CA and reused; PyMySQL answers mysql_clear_password itself, so no
     # auth_plugin / cleartext keyword is passed.
     assert my(full)["ssl"] is context
-    assert context is ssl_context(full)
+    assert context is context_for(full, HOST)
 
 
 def test_pymysql_verify_ca_context(verify_ca: TlsSettings) -> None:
@@ -172,6 +194,7 @@ def test_pymysql_user_kwargs_merged(full: TlsSettings) -> None:
         ("ssl_capath", "/etc/ssl/certs"),
         ("ssl", {"ca": "/tmp/ca.pem"}),
         ("ssl", False),
+        ("ssl", ssl.create_default_context()),
     ],
 )
 def test_pymysql_weakening_tls_kwargs_refused_naming_tls(
@@ -181,29 +204,34 @@ def test_pymysql_weakening_tls_kwargs_refused_naming_tls(
         my(full, **{name: value})
 
 
-def test_pymysql_unverifying_context_refused(full: TlsSettings) -> None:
+def test_pymysql_any_user_context_refused(full: TlsSettings, ca_file: str) -> None:
+    # Regression (finding 14): ssl_ca= was refused "for replacing the CA" while an ssl= context
+    # that trusts another CA was accepted. One rule for both routes: the CA is ca=.
+    rogue = ssl.create_default_context(cafile=ca_file)
+    with pytest.raises(ConfigurationError, match="ca="):
+        my(full, ssl=rogue)
     lax = ssl.create_default_context()
     lax.check_hostname = False
     lax.verify_mode = ssl.CERT_NONE
     with pytest.raises(ConfigurationError, match="tls="):
         my(full, ssl=lax)
-    no_hostname = ssl.create_default_context()
-    no_hostname.check_hostname = False
-    with pytest.raises(ConfigurationError, match="tls="):
-        my(full, ssl=no_hostname)
 
 
-def test_pymysql_verifying_user_context_accepted(
-    full: TlsSettings, verify_ca: TlsSettings, ca_file: str
-) -> None:
-    strict = ssl.create_default_context(cafile=ca_file)
-    assert my(full, ssl=strict)["ssl"] is strict
-    no_hostname = ssl.create_default_context(cafile=ca_file)
-    no_hostname.check_hostname = False
-    assert my(verify_ca, ssl=no_hostname)["ssl"] is no_hostname
-
-
-@pytest.mark.parametrize("name", ["password", "passwd", "host", "port", "user", "unix_socket"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "password",
+        "passwd",
+        "host",
+        "port",
+        "user",
+        "unix_socket",
+        "read_default_file",
+        "read_default_group",
+        "defer_connect",
+        "auth_plugin_map",
+    ],
+)
 def test_pymysql_reserved_kwargs(full: TlsSettings, name: str) -> None:
     with pytest.raises(ConfigurationError, match=f"{name}="):
         my(full, **{name: "x"})
@@ -221,6 +249,7 @@ def test_connector_connect_kwargs_psycopg(ca_file: str) -> None:
         "password": "tok",
         "sslmode": "verify-full",
         "sslrootcert": ca_file,
+        **PINNED,
         "dbname": "app",
     }
 
@@ -289,6 +318,7 @@ def test_connect_passes_kwargs_to_the_driver(
             "password": "tok",
             "sslmode": "verify-full",
             "sslrootcert": ca_file,
+            **PINNED,
             "dbname": "db",
         }
     ]
@@ -300,10 +330,12 @@ def test_connect_passes_kwargs_to_the_driver(
 def test_pymysql_driver_keeps_our_verifying_context(full: TlsSettings) -> None:
     import pymysql
 
-    conn = pymysql.connect(**my(full, defer_connect=True))
-    assert conn.ctx is ssl_context(full)
+    conn = pymysql.connect(**my(full), defer_connect=True)
+    assert conn.ctx is context_for(full, HOST)
     assert conn.ctx.verify_mode == ssl.CERT_REQUIRED
     assert conn.ctx.check_hostname is True
+    with pytest.raises(AttributeError, match="read-only"):
+        conn.ctx.check_hostname = False
 
 
 def test_pymysql_client_certificate_keywords_do_not_drop_verification(
@@ -321,10 +353,9 @@ def test_pymysql_client_certificate_keywords_do_not_drop_verification(
     client = trustme.CA().issue_cert("client.example.test")
     cert = tmp_path / "client.pem"
     client.private_key_and_cert_chain_pem.write_to_path(str(cert))
-    try:
-        kwargs = my(full, ssl_cert=str(cert), ssl_key=str(cert), defer_connect=True)
-    except ConfigurationError:
-        return  # refusing the keywords is an acceptable fix
-    conn = pymysql.connect(**kwargs)
+    kwargs = my(full, ssl_cert=str(cert), ssl_key=str(cert))
+    assert "ssl_cert" not in kwargs
+    assert "ssl_key" not in kwargs
+    conn = pymysql.connect(**kwargs, defer_connect=True)
     assert conn.ctx.verify_mode == ssl.CERT_REQUIRED
     assert conn.ctx.check_hostname is True

@@ -6,6 +6,8 @@ import pytest
 
 import rds_iam_auth
 from rds_iam_auth import ConfigurationError, Endpoint, RegionNotFoundError, parse_endpoint
+from rds_iam_auth.signer import validate_user
+from rds_iam_auth.testing import StaticSigner
 
 # (host, region, kind) for every documented host form.
 HOSTS = [
@@ -222,9 +224,76 @@ def test_bad_explicit_region(region: object) -> None:
         "mydb.abc.us-east-1.rds.amazonaws.com.",
         "a" * 63 + ".example.com",
         "db_1.internal",
+        "xn--bcher-kva.example",
         "localhost",
         "10.0.0.1",
     ],
 )
 def test_unusual_but_valid_hosts(host: str) -> None:
     assert parse_endpoint(host, 5432, "us-east-1").host == host
+
+
+# --- what a host or user must not contain (security review) ---------------------------------
+
+RDS_HOST = "mydb.abc.us-east-1.rds.amazonaws.com"
+CONTROL = ["\x00", "\x01", "\x08", "\x1b", "\x1f", "\t", "\n", "\r", "\x7f"]
+IPV6_HINT = 'host name as host and dial the IPv6 address with address="[::1]:5432"'
+NON_ASCII = ["bücher.example", "\uff4d\uff59\uff44\uff42.example", "db\u3002example.com", "x.cöm"]
+CONTROL_HOSTS = [(c + RDS_HOST, RDS_HOST.replace(".", c, 1), RDS_HOST + c) for c in CONTROL]
+IPV6 = ["::1", "[::1]", "2001:db8::5", "[2001:db8::5]:5432", "fe80::1%eth0", "::ffff:10.0.0.1"]
+# (host, what the message says). libpq stops reading its conninfo at a NUL (dropping the TLS
+# settings after it) and dials each host of a comma-separated list with the token.
+REFUSED_HOSTS = [
+    *((h, "host must not contain control characters") for hs in CONTROL_HOSTS for h in hs),
+    *((h, "one host per connection") for h in ["a.example,b.example", f"{RDS_HOST},x", ",a"]),
+    *((h, "punycode (xn--) form") for h in NON_ASCII),
+    ("bücher.example", "form, e.g. 'xn--bcher-kva.example'"),
+    *((h, IPV6_HINT) for h in IPV6),
+    (f"{RDS_HOST}:5432", f"pass host='{RDS_HOST}', port=5432 separately"),
+    ("db.example:x", "pass the port separately with port="),
+    *((f"db{c}1.example.com", "not valid in a host name") for c in ";'\"\\=%*!#[](){}<>|&$+^~`"),
+]
+
+
+def _static_connector() -> rds_iam_auth.Connector:
+    return rds_iam_auth.Connector(signer=StaticSigner("tok"), ca="certifi")
+
+
+@pytest.mark.parametrize(("host", "says"), REFUSED_HOSTS)
+def test_refused_hosts_say_why(host: str, says: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        parse_endpoint(host, 5432, "us-east-1")
+    assert says in str(info.value)
+    with pytest.raises(ConfigurationError, match="host"):
+        _static_connector().token(host, 5432, "app", region="us-east-1")
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["postgresql://u:s3cret@db/x", "host=db password=s3cret", "a\x00password=s3cret", "a;b=s3cret"],
+)
+def test_refused_host_messages_do_not_echo_it(host: str) -> None:
+    # A URL or a conninfo string passed as the host may carry a password.
+    with pytest.raises(ConfigurationError, match="host") as info:
+        parse_endpoint(host, 5432, "us-east-1")
+    assert "s3cret" not in str(info.value)
+
+
+# A lone surrogate is what undecodable bytes from os.environ become; it cannot be signed.
+@pytest.mark.parametrize(
+    ("char", "says"),
+    [*((c, "must not contain control characters") for c in CONTROL), ("\udcff", "is not valid")],
+)
+def test_bad_characters_in_user_are_refused(char: str, says: str) -> None:
+    user = f"iam{char}user"
+    with pytest.raises(ConfigurationError, match=f"user {says}"):
+        validate_user(user)
+    with pytest.raises(ConfigurationError, match="user"):
+        _static_connector().token(RDS_HOST, 5432, user)
+    with pytest.raises(ConfigurationError, match="user"):
+        rds_iam_auth.generate_auth_token(RDS_HOST, 5432, user)
+
+
+@pytest.mark.parametrize("user", ["app", "iam user@x", "日本語", "a;b='c'", "%2F", "\N{SNOWMAN}"])
+def test_unusual_but_valid_users(user: str) -> None:
+    assert validate_user(user) == user

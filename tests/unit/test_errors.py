@@ -15,6 +15,7 @@ from rds_iam_auth import (
     CaBundleError,
     ConfigurationError,
     Connector,
+    ConnectorClosedError,
     CredentialsError,
     DriverNotInstalledError,
     RdsIamAuthError,
@@ -65,6 +66,7 @@ ALL_ERRORS = [
     TokenGenerationError,
     CaBundleError,
     DriverNotInstalledError,
+    ConnectorClosedError,
 ]
 
 
@@ -362,7 +364,7 @@ def test_bad_signer() -> None:
 def test_closed_connector() -> None:
     connector = _static_connector()
     connector.close()
-    _raises(lambda: connector.token(HOST, 5432, "app"), "Connector")
+    _raises(lambda: connector.token(HOST, 5432, "app"), "Connector", ConnectorClosedError)
 
 
 @pytest.mark.parametrize("tokens", [[], [1], ["a", None]])

@@ -42,14 +42,16 @@ def test_import_does_not_load_botocore() -> None:
 
 
 def test_static_signer_connector_never_loads_botocore_or_drivers() -> None:
-    code = PROBE.replace(
-        "print(",
+    setup = (
         "from datetime import datetime, timezone\n"
         "c = Connector(signer=StaticSigner('t'), clock=FakeClock(datetime(2024, 1, 1, "
         "tzinfo=timezone.utc)), region='us-east-1', ca='certifi')\n"
         "c.token('db.internal', 5432, 'app')\n"
-        "c.connect_kwargs('db.internal', 'app', driver='psycopg')\n"
-        "print(",
     )
-    loaded = imported_after(code)
+    loaded = imported_after(PROBE.replace("print(", setup + "print("))
     assert loaded == dict.fromkeys(HEAVY, False)
+    # Building psycopg kwargs asks the libpq psycopg loaded which options it knows (so that
+    # gssencmode / sslkeylogfile are pinned exactly where they exist): psycopg, nothing else.
+    kwargs = setup + "c.connect_kwargs('db.internal', 'app', driver='psycopg')\n"
+    loaded = imported_after(PROBE.replace("print(", kwargs + "print("))
+    assert loaded == {**dict.fromkeys(HEAVY, False), "psycopg": True}

@@ -23,7 +23,6 @@ from rds_iam_auth.tls import (
     RDS_GLOBAL_BUNDLE_URL,
     TlsSettings,
     ca_bundle_path,
-    ssl_context,
     validate_ca,
     validate_tls,
 )
@@ -227,81 +226,6 @@ def test_connector_offline_error_surfaces_from_connect_kwargs() -> None:
     c = Connector(signer=StaticSigner("tok"), ca_fetcher=Fetcher(error=OSError("offline")))
     with pytest.raises(CaBundleError, match=CA_BUNDLE_ENV):
         c.connect_kwargs(INSTANCE.host, "app", driver="psycopg")
-
-
-# --- SSLContext --------------------------------------------------------------------------------
-
-
-def test_ssl_context_is_cached_per_ca(ca_file: str) -> None:
-    settings = TlsSettings("verify-full", ca_file)
-    first = ssl_context(settings)
-    assert ssl_context(TlsSettings("verify-full", ca_file)) is first
-    assert ssl_context(TlsSettings("verify-ca", ca_file)) is not first
-    assert ssl_context(TlsSettings("verify-full", certifi.where())) is not first
-
-
-@pytest.mark.parametrize(("mode", "check"), [("verify-full", True), ("verify-ca", False)])
-def test_ssl_context_verifies(ca_file: str, mode: str, check: bool) -> None:
-    context = ssl_context(TlsSettings(mode, ca_file))  # type: ignore[arg-type]
-    assert context.verify_mode == ssl.CERT_REQUIRED
-    assert context.check_hostname is check
-    assert len(context.get_ca_certs()) == 1
-
-
-def test_ssl_context_rebuilt_when_ca_file_changes(ca_file: str) -> None:
-    first = ssl_context(TlsSettings("verify-full", ca_file))
-    st = os.stat(ca_file)
-    os.utime(ca_file, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
-    assert ssl_context(TlsSettings("verify-full", ca_file)) is not first
-
-
-def test_ssl_context_for_unloadable_ca(tmp_path: Path) -> None:
-    garbage = tmp_path / "garbage.pem"
-    garbage.write_text("this is not a certificate\n")
-    with pytest.raises(CaBundleError, match="cannot load CA bundle"):
-        ssl_context(TlsSettings("verify-full", str(garbage)))
-    with pytest.raises(CaBundleError, match="cannot read CA bundle"):
-        ssl_context(TlsSettings("verify-full", str(tmp_path / "missing.pem")))
-
-
-def _handshake(client: ssl.SSLContext, server: ssl.SSLContext, server_hostname: str) -> None:
-    """A TLS handshake over memory BIOs: no sockets at all."""
-    c_in, c_out, s_in, s_out = (ssl.MemoryBIO() for _ in range(4))
-    client_obj = client.wrap_bio(c_in, c_out, server_hostname=server_hostname)
-    server_obj = server.wrap_bio(s_in, s_out, server_side=True)
-    done = {"c": False, "s": False}
-    for _ in range(20):
-        for name, obj, out, peer_in in (
-            ("c", client_obj, c_out, s_in),
-            ("s", server_obj, s_out, c_in),
-        ):
-            if not done[name]:
-                try:
-                    obj.do_handshake()
-                    done[name] = True
-                except ssl.SSLWantReadError:
-                    pass
-            data = out.read()
-            if data:
-                peer_in.write(data)
-        if all(done.values()):
-            return
-    raise AssertionError("handshake did not finish")
-
-
-def test_ssl_context_verifies_chain_and_host_name(ca: trustme.CA, ca_file: str) -> None:
-    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("db.example.test").configure_cert(server)
-    full = ssl_context(TlsSettings("verify-full", ca_file))
-    _handshake(full, server, "db.example.test")
-    with pytest.raises(ssl.SSLCertVerificationError, match=r"mismatch|match"):
-        _handshake(full, server, "other.example.test")
-    # verify-ca skips the name (tunnels) but still checks the chain.
-    _handshake(ssl_context(TlsSettings("verify-ca", ca_file)), server, "other.example.test")
-    stranger = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    trustme.CA().issue_cert("db.example.test").configure_cert(stranger)
-    with pytest.raises(ssl.SSLCertVerificationError):
-        _handshake(full, stranger, "db.example.test")
 
 
 # --- fork ----------------------------------------------------------------------------------------
