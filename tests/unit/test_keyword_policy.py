@@ -133,9 +133,7 @@ def test_pymysql_options_the_connector_owns(connector: Connector, name: str) -> 
 
 
 @pytest.mark.regression
-@pytest.mark.parametrize(
-    "value", ["app\x00 sslmode=disable", "app\n", "a\rb", "x\x1b[2J", "\x7f"]
-)
+@pytest.mark.parametrize("value", ["app\x00 sslmode=disable", "app\n", "a\rb", "x\x1b[2J", "\x7f"])
 def test_control_characters_in_values_are_refused(connector: Connector, value: str) -> None:
     # Regression (finding 4): libpq stops reading the conninfo at a NUL, dropping what follows.
     assert "control character" in refused(connector, "psycopg", dbname=value)
