@@ -13,11 +13,11 @@ if str(ROOT) not in sys.path:
     # `tests.emulator` and (without an install) `rds_iam_auth` live at the repository root.
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import cold, report, server, warm  # noqa: E402
+from benchmarks import cold, contexts, report, server, warm  # noqa: E402
 from benchmarks.common import Row  # noqa: E402
 
 TIME_LIMIT_S = 180
-ALL_ITEMS = [str(i) for i in range(1, 10)]
+ALL_ITEMS = [str(i) for i in range(1, 11)]
 FULL = {
     "cold": 9,
     "rounds": 7,
@@ -47,7 +47,7 @@ def _default_output(*, partial: bool) -> Path:
     return ROOT / "benchmarks" / "results" / ("partial.json" if partial else "latest.json")
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one flat list of phases
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repeats (same counts)")
     parser.add_argument("--only", default="", help="comma-separated items, e.g. 1,4,9")
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     items = set(args.only.split(",")) - {""} if args.only else set(ALL_ITEMS)
     unknown = items - set(ALL_ITEMS)
     if unknown:
-        parser.error(f"unknown items {sorted(unknown)}; choose from 1..9")
+        parser.error(f"unknown items {sorted(unknown)}; choose from 1..10")
     s = QUICK if args.quick else FULL
     started = time.perf_counter()
     rows: list[Row] = []
@@ -104,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     if "9" in items:
         guarded("item 9: contention", lambda: warm.contention(s["contention"]), {"9"})
+    if "10" in items:
+        guarded("item 10: TLS context per connect", lambda: contexts.run(s["rounds"]), {"10"})
     runtime = time.perf_counter() - started
     phase("done")
     rows.append(

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import logging
 
+from ._default import connect
 from ._version import __version__
-from .connector import Connector, Stats, connect
+from .connector import Connector, Stats
 from .endpoint import Endpoint, parse_endpoint
 from .errors import (
     CaBundleError,

@@ -57,7 +57,9 @@ class Targets:
         # CA resolution depends only on ca=, the environment and whether the endpoint is an
         # RDS Proxy; resolving it once keeps file checks off the per-connection path.
         self._ca_paths: dict[bool, str] = {}
-        self._remembered: dict[tuple[Any, ...], Any] = {}
+        # Validated call arguments -> Key / Target. Public to the Connector, whose hit path
+        # reads it directly (one method call less per pooled connection).
+        self.remembered: dict[tuple[Any, ...], Any] = {}
         self._max_remembered = max_remembered
         _fork.register(self, Targets._after_fork)
 
@@ -68,7 +70,7 @@ class Targets:
     def close(self) -> None:
         """Forget everything; later lookups raise ConnectorClosedError."""
         self.closed = True
-        self._remembered.clear()
+        self.remembered.clear()
 
     def check_open(self) -> None:
         """Raise ConnectorClosedError after :meth:`close`."""
@@ -117,18 +119,18 @@ class Targets:
         )
 
     def _remember(self, args: tuple[Any, ...], prepared: Any) -> None:
-        if len(self._remembered) >= self._max_remembered:
-            self._remembered.clear()  # many distinct hosts: start over rather than grow
-        self._remembered[args] = prepared
+        if len(self.remembered) >= self._max_remembered:
+            self.remembered.clear()  # many distinct hosts: start over rather than grow
+        self.remembered[args] = prepared
         if self.closed:  # close() ran meanwhile: leave nothing behind
-            self._remembered.clear()
+            self.remembered.clear()
             raise ConnectorClosedError(_CLOSED)
 
     def key(self, host: str, port: int, user: str, region: str | None) -> Key:
         """The validated Key for ``token()``'s arguments."""
         args = ("token", host, port, user, region)
         try:
-            key: Key | None = self._remembered[args]
+            key: Key | None = self.remembered[args]
         except (KeyError, TypeError):  # TypeError: unhashable, let validation name it
             key = None
         # type() is int: True and 5432.0 hash like 1 and 5432 but are not valid ports.
@@ -143,7 +145,7 @@ class Targets:
         address)."""
         args = (host, user, driver, *where)
         try:
-            target: Target | None = self._remembered[args]
+            target: Target | None = self.remembered[args]
         except (KeyError, TypeError):
             target = None
         port = where[0]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -26,7 +25,7 @@ if TYPE_CHECKING:
 
     from .token import Signer
 
-__all__ = ["Connector", "Stats", "connect"]
+__all__ = ["Connector", "Stats"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +114,7 @@ class Connector:
             ca_fetcher=ca_fetcher,
             max_remembered=4 * max_cached,
         )
+        self._remembered = self._targets.remembered
         self._lock = threading.Lock()
         self._retries = 0
         _fork.register(self, Connector._after_fork)
@@ -193,7 +193,13 @@ class Connector:
             CredentialsError: No usable AWS credentials.
             ConnectorClosedError: The Connector was closed.
         """
-        key = self._targets.key(host, port, user, region)
+        try:
+            key = self._remembered[("token", host, port, user, region)]
+        except (KeyError, TypeError):
+            key = None
+        # type() is int: True and 5432.0 hash like 1 and 5432 but are not valid ports.
+        if key is None or type(port) is not int:
+            key = self._targets.key(host, port, user, region)
         return self._cache.get(key.key, key.sign)
 
     def connect_kwargs(
@@ -269,43 +275,3 @@ class Connector:
 
 _EPOCH = datetime.fromtimestamp(0).astimezone()
 _PLACEHOLDER = Token("", "", 0, "", "", _EPOCH, _EPOCH)
-
-_default_lock = threading.Lock()
-_default_connector: Connector | None = None
-
-
-def _reset_default_lock(module: object) -> None:
-    global _default_lock  # noqa: PLW0603 - a child forked mid-construction inherits it held
-    _default_lock = threading.Lock()
-
-
-def _get_default() -> Connector:
-    global _default_connector  # noqa: PLW0603 - one lazily built process-wide default
-    if _default_connector is None:
-        with _default_lock:
-            if _default_connector is None:
-                _default_connector = Connector()
-    return _default_connector
-
-
-def connect(
-    host: str,
-    user: str,
-    *,
-    driver: str,
-    port: int | None = None,
-    region: str | None = None,
-    address: str | None = None,
-    **driver_kwargs: Any,
-) -> Any:
-    """Open a connection through a process-wide default :class:`Connector`.
-
-    The default Connector uses the default credential chain and CA resolution; build your own
-    Connector to choose a profile, session, CA or clock.
-    """
-    return _get_default().connect(
-        host, user, driver=driver, port=port, region=region, address=address, **driver_kwargs
-    )
-
-
-_fork.register(sys.modules[__name__], _reset_default_lock)

@@ -21,13 +21,14 @@ SQLSTATE (libpq reports authentication failures before a session exists), as RDS
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..errors import ConfigurationError
 from ..tls import TlsSettings
 from . import Address, ConnectKwargs
-from ._policy import CONFIG_FILE, CREDENTIALS, KEYLOG, TARGET, TLS, KeywordPolicy, check_text
+from ._policy import CONFIG_FILE, CREDENTIALS, KEYLOG, TARGET, TLS, KeywordPolicy
 
 __all__ = ["ALLOWED", "OWNED", "PAM_REFUSED", "build_kwargs", "policy"]
 
@@ -130,7 +131,7 @@ def build_kwargs(
         user_kwargs: The caller's keywords.
         known: The options of the loaded libpq, or None if unknown.
     """
-    extra = rules.check(user_kwargs, None if known is None else known | rules.any_value)
+    extra = rules.check(user_kwargs, known) if user_kwargs else {}
     sslmode = extra.pop("sslmode", tls.mode)
     if sslmode not in _ACCEPTED_SSLMODES[tls.mode]:
         raise ConfigurationError(
@@ -139,8 +140,6 @@ def build_kwargs(
             "tunnels and port-forwards pass address= and keep verify-full; there is no "
             "plaintext mode"
         )
-    check_text("host", host)
-    check_text("user", user)
     kwargs = ConnectKwargs(
         host=host,
         port=address.port if address is not None else port,
@@ -150,11 +149,14 @@ def build_kwargs(
         sslmode=sslmode,
         sslrootcert=tls.ca_path,
     )
-    for option, value in _PINNED:
-        if known is None or option in known:
-            kwargs[option] = value
+    kwargs.update(_pinned(known))
     kwargs.update(extra)
     return kwargs
+
+
+@functools.lru_cache(maxsize=8)
+def _pinned(known: frozenset[str] | None) -> dict[str, str]:
+    return {k: v for k, v in _PINNED if known is None or k in known}
 
 
 # Set whenever the loaded libpq knows them, so that neither the environment nor a service file

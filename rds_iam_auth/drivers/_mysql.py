@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .._sslcontext import pinned_context
 from ..errors import ConfigurationError
-from ..tls import TlsSettings, client_cert_context, context_for
+from ..tls import TlsSettings
 from ._policy import CONFIG_FILE, CREDENTIALS, TARGET, TLS
 
 __all__ = ["ACCESS_DENIED", "CLIENT_CERT_KEYWORDS", "OWNED", "context"]
@@ -54,14 +55,9 @@ def context(tls: TlsSettings, server_name: str, client_cert: Mapping[str, Any]) 
             unloadable certificate.
     """
     if not client_cert:
-        return context_for(tls, server_name)
+        return pinned_context(tls.ca_path, tls.check_hostname, server_name)
     certfile = client_cert.get("ssl_cert")
     if not certfile:
         raise ConfigurationError("ssl_key= and ssl_key_password= need ssl_cert=")
-    return client_cert_context(
-        tls,
-        server_name,
-        certfile,
-        client_cert.get("ssl_key"),
-        client_cert.get("ssl_key_password"),
-    )
+    cert = (certfile, client_cert.get("ssl_key"), client_cert.get("ssl_key_password"))
+    return pinned_context(tls.ca_path, tls.check_hostname, server_name, cert)

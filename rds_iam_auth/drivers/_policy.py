@@ -91,13 +91,13 @@ class KeywordPolicy:
                 of the wrong type or with control characters.
         """
         checked: dict[str, Any] = {}
-        known_set = None if known is None else frozenset(known)
+        known_set = None if known is None else frozenset(known) | self.any_value
         for name, value in user_kwargs.items():
             if name in self.owned:
                 raise ConfigurationError(f"{self.driver}: do not pass {name}=; {self.owned[name]}")
             if name not in self.allowed:
                 raise ConfigurationError(self._unknown(name))
-            if known_set is not None and name not in known_set and name not in self.any_value:
+            if known_set is not None and name not in known_set:
                 raise ConfigurationError(
                     f"{self.driver}: {name}= is not an option of the installed driver "
                     "(its libpq is too old for it); upgrade the driver or leave it out"

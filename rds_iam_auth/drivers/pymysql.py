@@ -16,7 +16,7 @@ from typing import Any
 
 from ..tls import TlsSettings
 from . import Address, ConnectKwargs, _mysql, import_driver
-from ._policy import KeywordPolicy, check_text
+from ._policy import KeywordPolicy
 
 NAME = "pymysql"
 DEFAULT_PORT = 3306
@@ -70,8 +70,6 @@ def build_kwargs(
     """Return ``pymysql.connect`` keywords; the token travels only as ``password``."""
     extra = POLICY.check(user_kwargs)
     client_cert = {k: extra.pop(k) for k in _mysql.CLIENT_CERT_KEYWORDS if k in extra}
-    check_text("host", host)
-    check_text("user", user)
     kwargs = ConnectKwargs(
         host=host if address is None else address.host,
         port=port if address is None else address.port,

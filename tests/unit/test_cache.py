@@ -1,4 +1,7 @@
-"""TokenCache: refresh windows, single-flight signing, failure policy, bounds, fork reset.
+"""TokenCache: refresh windows, single-flight signing, fork reset.
+
+Failure policy: test_cache_failures.py; bounds, invalidate, clear, stats: test_cache_bounds.py;
+refused tokens and close(): test_cache_lifecycle.py.
 
 Time comes only from an injected FakeClock; threads are coordinated with Events and Barriers,
 never with sleeps (helpers in cache_helpers.py).
@@ -6,7 +9,6 @@ never with sleeps (helpers in cache_helpers.py).
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 
@@ -24,8 +26,6 @@ from tests.unit.cache_helpers import (
     CountingSigner,
     HeldSigner,
     Runner,
-    SignError,
-    failing,
     make_token,
     must_not_sign,
 )
@@ -236,156 +236,6 @@ def test_other_keys_never_wait_on_a_slow_key(cache: TokenCache) -> None:
     assert cache.stats.signings == 2
 
 
-# --- failure policy (DESIGN §3) --------------------------------------------------------------
-
-
-def test_cold_failure_raises(cache: TokenCache) -> None:
-    with pytest.raises(SignError, match="boom"):
-        cache.get(KEY, failing(SignError("boom")))
-    assert cache.stats.signings == 0
-    # The next call tries again.
-    assert cache.get(KEY, CountingSigner()).value == "t1"
-
-
-def test_cold_failure_is_raised_to_waiting_followers_too(cache: TokenCache) -> None:
-    held = HeldSigner()
-    held.error = SignError("boom")
-    leader = Runner(cache, KEY, held)
-    leader.start()
-    assert held.started.wait(WAIT_S)
-    follower = Runner(cache, KEY, must_not_sign)
-    follower.start()
-    follower.join(0.2)
-    assert follower.is_alive()
-    held.release.set()
-    with pytest.raises(SignError):
-        leader.finish()
-    with pytest.raises(SignError):
-        follower.finish()
-    assert held.calls == 1
-
-
-def test_advisory_refresh_failure_keeps_old_token_and_warns_once(
-    cache: TokenCache, clock: FakeClock, caplog: pytest.LogCaptureFixture
-) -> None:
-    old = cache.get(KEY, CountingSigner())
-    clock.advance(650)
-    caplog.set_level(logging.WARNING, logger="rds_iam_auth")
-    assert cache.get(KEY, failing(SignError("throttled"))) is old
-    clock.advance(10)
-    assert cache.get(KEY, failing(SignError("throttled"))) is old  # retried, still failing
-    warnings_ = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings_) == 1
-    message = warnings_[0].getMessage()
-    assert "SignError" in message
-    assert old.value not in message
-    assert cache.stats.signings == 1
-
-
-def test_mandatory_refresh_failure_serves_still_valid_token(
-    cache: TokenCache, clock: FakeClock, caplog: pytest.LogCaptureFixture
-) -> None:
-    # DESIGN §3: "If refreshing fails while the cached token is still valid, keep serving it
-    # (one WARNING) until it expires, then raise" - this includes the last minute.
-    old = cache.get(KEY, CountingSigner())
-    clock.advance(900 - 30)
-    caplog.set_level(logging.WARNING, logger="rds_iam_auth")
-    assert cache.get(KEY, failing(SignError("down"))) is old
-    assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1
-
-
-def test_mandatory_refresh_failure_reaches_waiting_followers_as_old_token(
-    cache: TokenCache, clock: FakeClock
-) -> None:
-    old = cache.get(KEY, CountingSigner())
-    clock.advance(900 - 30)
-    held = HeldSigner()
-    held.error = SignError("down")
-    leader = Runner(cache, KEY, held)
-    leader.start()
-    assert held.started.wait(WAIT_S)
-    follower = Runner(cache, KEY, must_not_sign)
-    follower.start()
-    held.release.set()
-    assert leader.finish() is old
-    assert follower.finish() is old
-
-
-def test_refresh_failure_after_expiry_raises(cache: TokenCache, clock: FakeClock) -> None:
-    cache.get(KEY, CountingSigner())
-    clock.advance(650)
-    cache.get(KEY, failing(SignError("down")))  # served the old one
-    clock.advance(250)  # now exactly expires_at: no longer valid
-    with pytest.raises(SignError, match="down"):
-        cache.get(KEY, failing(SignError("down")))
-
-
-def test_successful_refresh_after_failure_warns_again_next_time(
-    cache: TokenCache, clock: FakeClock, caplog: pytest.LogCaptureFixture
-) -> None:
-    sign = CountingSigner()
-    cache.get(KEY, sign)
-    caplog.set_level(logging.WARNING, logger="rds_iam_auth")
-    clock.advance(650)
-    cache.get(KEY, failing(SignError("x")))
-    assert cache.get(KEY, sign).value == "t2"  # recovered
-    clock.advance(650)
-    cache.get(KEY, failing(SignError("x")))
-    assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 2
-
-
-# --- bounds, invalidate, clear, stats --------------------------------------------------------
-
-
-def test_bounded_size_evicts_least_recently_used(clock: FakeClock) -> None:
-    cache = TokenCache(clock=clock, max_size=2)
-    signs = {k: CountingSigner() for k in "abc"}
-    cache.get("a", signs["a"])
-    cache.get("b", signs["b"])
-    cache.get("a", signs["a"])  # "a" is now the most recently used
-    cache.get("c", signs["c"])  # evicts "b"
-    assert len(cache) == 2
-    cache.get("a", signs["a"])
-    assert len(signs["a"].calls) == 1
-    cache.get("b", signs["b"])  # evicted: signed again (and evicts "c")
-    assert len(signs["b"].calls) == 2
-    assert len(cache) == 2
-
-
-def test_invalidate_forces_a_new_signing(cache: TokenCache) -> None:
-    sign = CountingSigner()
-    first = cache.get(KEY, sign)
-    cache.invalidate(KEY, first)
-    assert cache.get(KEY, sign).value == "t2"
-    cache.invalidate(("unknown",), first)  # no error for unknown keys
-    assert len(cache) == 1
-
-
-def test_clear_forgets_every_token(cache: TokenCache) -> None:
-    sign = CountingSigner()
-    cache.get(KEY, sign)
-    cache.get(OTHER_KEY, sign)
-    cache.clear()
-    assert len(cache) == 0
-    cache.get(KEY, sign)
-    assert len(sign.calls) == 3
-
-
-def test_stats_is_a_frozen_snapshot(cache: TokenCache) -> None:
-    before = cache.stats
-    cache.get(KEY, CountingSigner())
-    assert before == CacheStats(0, 0, 0)
-    assert cache.stats == CacheStats(1, 0, 0)
-    with pytest.raises(AttributeError):
-        before.signings = 5  # type: ignore[misc]
-
-
-def test_repr_has_no_token(cache: TokenCache) -> None:
-    token = cache.get(KEY, CountingSigner())
-    assert token.value not in repr(cache)
-    assert "size=1" in repr(cache)
-
-
 # --- fork ------------------------------------------------------------------------------------
 
 
@@ -408,51 +258,3 @@ def test_fork_child_does_not_wait_for_parents_in_flight_signing(
     held.release.set()
     assert parent_thread.finish().value == "parent"
     assert_child_succeeded(pid, "child was killed: it hung after fork")
-
-
-# --- lock-free hits ----------------------------------------------------------------------
-
-
-def test_lock_free_hits_are_counted_exactly_across_threads() -> None:
-    clock = FakeClock(START)
-    cache = TokenCache(clock=clock)
-    sign = CountingSigner()
-    cache.get(KEY, sign)
-    per_thread, threads = 2000, 8
-    barrier = threading.Barrier(threads)
-
-    def worker() -> None:
-        barrier.wait(WAIT_S)
-        for _ in range(per_thread):
-            assert cache.get(KEY, sign).value == "t1"
-
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join(WAIT_S)
-    assert cache.stats == CacheStats(signings=1, cache_hits=per_thread * threads, refreshes=0)
-
-
-def test_invalidate_and_eviction_end_lock_free_hits() -> None:
-    clock = FakeClock(START)
-    cache = TokenCache(clock=clock, max_size=1)
-    sign = CountingSigner()
-    first = cache.get(KEY, sign)
-    cache.invalidate(KEY, first)
-    assert cache.get(KEY, sign).value == "t2"
-    assert cache.get(OTHER_KEY, sign).value == "t3"  # evicts KEY
-    assert cache.get(KEY, sign).value == "t4"
-    cache.clear()
-    assert cache.get(KEY, sign).value == "t5"
-
-
-def test_lock_free_hits_stop_at_the_refresh_point() -> None:
-    clock = FakeClock(START)
-    cache = TokenCache(clock=clock, refresh_before_s=300)
-    sign = CountingSigner()
-    assert cache.get(KEY, sign).value == "t1"
-    clock.advance(900 - 300 - 1)
-    assert cache.get(KEY, sign).value == "t1"
-    clock.advance(1)
-    assert cache.get(KEY, sign).value == "t2"  # refreshed by this (only) caller

@@ -416,7 +416,7 @@ def test_retry_does_not_reuse_the_refused_token_while_a_refresh_is_in_flight(
 def test_module_level_connect_uses_a_lazily_built_default(
     monkeypatch: pytest.MonkeyPatch, clock: FakeClock, fake_pg: Callable[..., FakeDriver]
 ) -> None:
-    import rds_iam_auth.connector as connector_module
+    import rds_iam_auth._default as connector_module
 
     fake_pg()
     default = make(StaticSigner("tok"), clock)

@@ -11,7 +11,7 @@ import pytest
 
 import rds_iam_auth
 from rds_iam_auth import Connector
-from rds_iam_auth import connector as connector_module
+from rds_iam_auth import _default as connector_module
 from rds_iam_auth.credentials import CredentialSource
 from rds_iam_auth.testing import FakeClock, StaticSigner
 from tests.forking import assert_child_succeeded, fork_running
