@@ -21,6 +21,7 @@ TEST_DEPS = [
     "trustme>=1.1",
     "sqlalchemy>=2",
     "psycopg-pool>=3.3",
+    "hypothesis>=6.100",
 ]
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -59,7 +60,9 @@ _expose_pyenv_versions()
 def tests(session: nox.Session) -> None:
     """Unit and integration tests (integration needs the local emulator: see README)."""
     session.install("-e", ".[all]", *TEST_DEPS)
-    session.run("pytest", *session.posargs, env={"AWS_EC2_METADATA_DISABLED": "true"})
+    # One emulator per xdist worker (each on its own ports and PAM services).
+    args = session.posargs or ["-n", "auto"]
+    session.run("pytest", *args, env={"AWS_EC2_METADATA_DISABLED": "true"})
     if session.python == PYTHONS[0] and not session.posargs:
         session.install(*OLDEST_BOTOCORE)
         session.run("pytest", "-q", "tests/unit/test_signer_parity.py")

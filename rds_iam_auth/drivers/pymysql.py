@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
+from ..errors import DriverNotInstalledError
 from ..tls import TlsSettings
 from . import Address, ConnectKwargs, _mysql, import_driver
 from ._policy import KeywordPolicy
@@ -52,9 +53,20 @@ POLICY = KeywordPolicy(
 )
 
 
+MIN_VERSION = (1, 2)
+
+
 def load() -> ModuleType:
-    """Import PyMySQL, or raise DriverNotInstalledError naming the extra."""
-    return import_driver("pymysql", NAME, "pymysql", "PyMySQL")
+    """Import PyMySQL >= 1.2, or raise DriverNotInstalledError naming the extra."""
+    module = import_driver("pymysql", NAME, "pymysql", "PyMySQL")
+    # A pin elsewhere in an application can hold PyMySQL below our extra's floor.
+    if tuple(getattr(module, "VERSION", (0,))[:2]) < MIN_VERSION:
+        raise DriverNotInstalledError(
+            f"driver='pymysql' needs PyMySQL >= 1.2 (found {getattr(module, 'VERSION_STRING', '?')}"
+            "): 1.1 sends the password in clear to a server that offers no TLS; "
+            "pip install 'rds-iam-auth[pymysql]' (PyMySQL>=1.2)"
+        )
+    return module
 
 
 def build_kwargs(

@@ -207,3 +207,28 @@ def test_adapters_declare_what_they_need() -> None:
         assert adapter.SUPPORTS_ADDRESS is True
         assert not adapter.POLICY.allowed & set(adapter.POLICY.owned)
     assert psycopg_adapter.load() is psycopg
+
+
+@pytest.mark.regression
+def test_pymysql_below_1_2_is_refused(
+    connector: Connector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PyMySQL 1.1.x sent the password in clear to a server offering no TLS, even with a
+    # verifying context; an application pin can hold it below our extra's floor.
+    import pymysql
+
+    monkeypatch.setattr(pymysql, "VERSION", (1, 1, 1, "final"))
+    monkeypatch.setattr(pymysql, "VERSION_STRING", "1.1.1")
+    with pytest.raises(DriverNotInstalledError, match=r"PyMySQL >= 1\.2 \(found 1\.1\.1\)"):
+        connector.connect(HOST, "app", driver="pymysql")
+    with pytest.raises(DriverNotInstalledError, match="in clear"):
+        connector.creator(HOST, "app", driver="pymysql")
+
+
+def test_the_declared_pymysql_floor_is_1_2() -> None:
+    from pathlib import Path
+
+    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    assert 'pymysql = ["PyMySQL>=1.2"]' in pyproject
+    assert '"PyMySQL>=1.2"]' in pyproject.split("all = [", 1)[1].split("\n", 1)[0]
+    assert pymysql_adapter.MIN_VERSION == (1, 2)
