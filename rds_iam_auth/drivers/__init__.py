@@ -21,10 +21,14 @@ if TYPE_CHECKING:
 
 __all__ = ["DRIVERS", "Address", "ConnectKwargs", "DriverAdapter", "get_adapter", "import_driver"]
 
-# name → adapter module; later drivers (psycopg2, mysql.connector, asyncpg) add a line here.
+# name → adapter module; later drivers (asyncpg, aiomysql, asyncmy) add a line here.
 DRIVERS: Mapping[str, str] = {
     "psycopg": "rds_iam_auth.drivers.psycopg",
     "pymysql": "rds_iam_auth.drivers.pymysql",
+    "psycopg2": "rds_iam_auth.drivers.psycopg2",
+    "pg8000": "rds_iam_auth.drivers.pg8000",
+    "mysql.connector": "rds_iam_auth.drivers.mysql_connector",
+    "mysqlclient": "rds_iam_auth.drivers.mysqlclient",
 }
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the local RDS IAM emulator needs (Debian/Ubuntu, as root), and nothing that is
-# already there: PostgreSQL, MariaDB (with its auth_pam plugin) and pam_script.
+# already there: PostgreSQL, MariaDB (with its auth_pam plugin) and pam_script, plus the headers
+# mysqlclient builds against.
 # Idempotent; called by .ci/run and by `nox -s demo` when packages are missing.
 set -euo pipefail
 
@@ -17,6 +18,10 @@ have_pkg mariadb-server || missing+=(mariadb-server)
 have_pkg libpam-script || missing+=(libpam-script)
 have_pkg python3 || missing+=(python3)
 have_pkg openssl || missing+=(openssl)
+# mysqlclient (driver="mysqlclient") builds against MariaDB Connector/C with pkg-config and gcc.
+have_pkg default-libmysqlclient-dev || missing+=(default-libmysqlclient-dev)
+have_pkg pkg-config || missing+=(pkg-config)
+have_pkg gcc || missing+=(gcc)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -22,6 +22,8 @@ from tests.emulator import (
     unavailable_reason,
 )
 
+from .drivers import PROFILES, Profile
+
 
 def _emulator_required() -> bool:
     return (
@@ -81,18 +83,23 @@ class Target:
     """One server and the driver that talks to it."""
 
     info: ServerInfo
-    driver: str
-    engine: str
+    profile: Profile
+
+    @property
+    def driver(self) -> str:
+        return self.profile.driver
+
+    @property
+    def engine(self) -> str:
+        return self.profile.engine
 
     @property
     def db_kwargs(self) -> dict[str, str]:
-        key = "dbname" if self.driver == "psycopg" else "database"
-        return {key: self.info.database}
+        return {self.profile.db_key: self.info.database}
 
 
-@pytest.fixture(params=["psycopg", "pymysql"])
+@pytest.fixture(params=list(PROFILES))
 def target(request: pytest.FixtureRequest, emulator: Emulator) -> Target:
-    """Each server with its driver: psycopg → PostgreSQL, PyMySQL → MariaDB."""
-    if request.param == "psycopg":
-        return Target(emulator.pg, "psycopg", "postgres")
-    return Target(emulator.mysql, "pymysql", "mariadb")
+    """Each driver with its server: the PostgreSQL drivers → PostgreSQL, MySQL → MariaDB."""
+    profile = PROFILES[request.param]
+    return Target(emulator.pg if profile.engine == "postgres" else emulator.mysql, profile)

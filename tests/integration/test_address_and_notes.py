@@ -14,8 +14,9 @@ from rds_iam_auth import ConfigurationError, Connector
 from tests.emulator import LONG_TERM, Emulator
 
 from .conftest import Target
+from .drivers import whoami
 from .forwarder import forwarding
-from .test_emulator_logins import assert_refused, driver_error, whoami
+from .test_emulator_logins import assert_refused, driver_error
 
 pytestmark = pytest.mark.integration
 

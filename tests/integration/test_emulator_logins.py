@@ -15,25 +15,9 @@ from rds_iam_auth.testing import FakeClock, StaticSigner
 from tests.emulator import LONG_TERM, TEMPORARY, Emulator, FakeKey, ServerInfo
 
 from .conftest import Target
+from .drivers import PROFILES, whoami
 
 pytestmark = pytest.mark.integration
-
-
-def whoami(conn: Any, engine: str) -> tuple[str, str]:
-    """(current user, TLS cipher or version) of an open connection; fails if not encrypted."""
-    cur = conn.cursor()
-    if engine == "postgres":
-        cur.execute(
-            "SELECT current_user, ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
-        )
-        user, ssl_on, version = cur.fetchone()
-        assert ssl_on is True
-        return user, version
-    cur.execute("SELECT SUBSTRING_INDEX(CURRENT_USER(), '@', 1)")
-    (user,) = cur.fetchone()
-    cur.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
-    _, cipher = cur.fetchone()
-    return user, cipher
 
 
 def connector_for(target: Target, key: FakeKey = LONG_TERM, **kwargs: Any) -> Connector:
@@ -55,29 +39,15 @@ def open_with(connector: Connector, target: Target) -> Any:
     )
 
 
-def driver_error(target: Target) -> type[Exception]:
-    """The driver's OperationalError: what a refused login or failed handshake raises."""
-    if target.driver == "psycopg":
-        import psycopg
-
-        return psycopg.OperationalError
-    import pymysql
-
-    return pymysql.err.OperationalError
+def driver_error(target: Target) -> tuple[type[BaseException], ...]:
+    """What a refused login or failed handshake raises with this driver."""
+    return target.profile.connection_errors()
 
 
 def assert_refused(exc: BaseException, target: Target) -> None:
     """The driver's own 'login refused' error, not ours."""
-    if target.driver == "psycopg":
-        import psycopg
-
-        assert isinstance(exc, psycopg.OperationalError)
-        assert "PAM authentication failed for user" in str(exc)
-    else:
-        import pymysql
-
-        assert isinstance(exc, pymysql.err.OperationalError)
-        assert exc.args[0] == 1045
+    assert isinstance(exc, target.profile.refused_class()), type(exc)
+    assert target.profile.refused(exc), exc
 
 
 # --- accepted logins ---------------------------------------------------------------------
@@ -171,7 +141,7 @@ def test_creator_signs_once_for_fifty_connections(target: Target) -> None:
 def test_sqlalchemy_engine_with_creator(target: Target) -> None:
     import sqlalchemy
 
-    url = "postgresql+psycopg://" if target.driver == "psycopg" else "mysql+pymysql://"
+    url = target.profile.sqlalchemy_url
     with connector_for(target) as connector:
         engine = sqlalchemy.create_engine(
             url,
@@ -279,7 +249,11 @@ def test_injected_clock_signs_tokens_the_server_refuses(
     assert all(reason in v for v in verdicts), verdicts
 
 
-def test_plaintext_connection_is_refused_by_server(target: Target, emulator: Emulator) -> None:
+@pytest.mark.parametrize("driver", ["psycopg", "pymysql"])
+def test_plaintext_connection_is_refused_by_server(emulator: Emulator, driver: str) -> None:
+    # About the servers, not the drivers: one raw driver per engine is enough.
+    profile = PROFILES[driver]
+    target = Target(emulator.pg if profile.engine == "postgres" else emulator.mysql, profile)
     token = _token(target)
     info = target.info
     before = len(emulator.verifier_log(target.engine))
@@ -318,7 +292,7 @@ def test_plaintext_connection_is_refused_by_server(target: Target, emulator: Emu
 
 
 def test_library_refuses_to_disable_tls(target: Target) -> None:
-    bad = {"sslmode": "disable"} if target.driver == "psycopg" else {"ssl_disabled": True}
+    bad = target.profile.weakening
     with (
         connector_for(target) as connector,
         pytest.raises(rds_iam_auth.ConfigurationError, match="tls="),
@@ -379,7 +353,7 @@ def test_psycopg_pool_with_callable_kwargs(pg_endpoint: ServerInfo, long_term_ke
     """psycopg_pool >= 3.3 evaluates a callable ``kwargs`` for each new connection."""
     import psycopg_pool
 
-    target = Target(pg_endpoint, "psycopg", "postgres")
+    target = Target(pg_endpoint, PROFILES["psycopg"])
     info = target.info
     with connector_for(target, long_term_key) as connector:
 
