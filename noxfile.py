@@ -56,10 +56,33 @@ def _expose_pyenv_versions() -> None:
 _expose_pyenv_versions()
 
 
+def _can_build_mysqlclient() -> bool:
+    # mysqlclient compiles against MariaDB/MySQL Connector/C; tests/emulator/install.sh installs
+    # its headers. A newcomer's machine without them still runs every other driver's tests.
+    if CI:
+        return True
+    return any(
+        shutil.which("pkg-config")
+        and subprocess.run(["pkg-config", "--exists", lib], check=False).returncode == 0
+        for lib in ("mysqlclient", "libmariadb")
+    )
+
+
+def _install_package(session: nox.Session, *extra: str) -> None:
+    if _can_build_mysqlclient():
+        session.install("-e", ".[all]", *extra)
+        return
+    session.log(
+        "mysqlclient's build dependencies are missing (sudo bash tests/emulator/install.sh "
+        "installs them): testing every driver but mysqlclient"
+    )
+    session.install("-e", ".[psycopg,pymysql,psycopg2,pg8000,mysql-connector]", *extra)
+
+
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """Unit and integration tests (integration needs the local emulator: see README)."""
-    session.install("-e", ".[all]", *TEST_DEPS)
+    """Unit, integration and security tests (integration needs the local emulator: README)."""
+    _install_package(session, *TEST_DEPS)
     # One emulator per xdist worker (each on its own ports and PAM services).
     args = session.posargs or ["-n", "auto"]
     session.run("pytest", *args, env={"AWS_EC2_METADATA_DISABLED": "true"})
