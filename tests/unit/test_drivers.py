@@ -75,7 +75,7 @@ def test_registry_and_defaults() -> None:
     assert get_adapter("pymysql").DEFAULT_PORT == 3306
 
 
-@pytest.mark.parametrize("driver", ["mysql", "psycopg2", "PSYCOPG", "", None, 3])
+@pytest.mark.parametrize("driver", ["mysql", "postgres", "PSYCOPG", "", None, 3])
 def test_unknown_driver(driver: object) -> None:
     with pytest.raises(ConfigurationError, match="driver must be one of"):
         get_adapter(driver)

@@ -195,7 +195,7 @@ def test_bad_region(region: object) -> None:
 # --- driver ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("driver", ["mysqlclient", "psycopg3", "PSYCOPG", "", None, 1])
+@pytest.mark.parametrize("driver", ["mysql", "psycopg3", "PSYCOPG", "", None, 1])
 def test_unknown_driver(driver: object) -> None:
     connector = _static_connector()
     for method in (connector.connect_kwargs, connector.connect, connector.creator):

@@ -230,5 +230,5 @@ def test_the_declared_pymysql_floor_is_1_2() -> None:
 
     pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
     assert 'pymysql = ["PyMySQL>=1.2"]' in pyproject
-    assert '"PyMySQL>=1.2"]' in pyproject.split("all = [", 1)[1].split("\n", 1)[0]
+    assert '  "PyMySQL>=1.2",\n' in pyproject.split("all = [", 1)[1].split("\n]", 1)[0]
     assert pymysql_adapter.MIN_VERSION == (1, 2)
