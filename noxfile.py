@@ -103,8 +103,17 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package."""
-    session.install("-e", ".[all]", "mypy==2.4.1", "botocore-stubs", "types-PyMySQL")
+    session.install(
+        "-e",
+        ".[all]",
+        "mypy==2.4.1",
+        "botocore-stubs",
+        "types-PyMySQL",
+        "types-psycopg2",
+        "types-mysqlclient",
+    )
     session.run("mypy")
+    session.run("mypy", "--strict", "tests/typing")  # the connection type per driver=
 
 
 @nox.session

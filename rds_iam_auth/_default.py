@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from . import _fork
 from .connector import Connector
+
+if TYPE_CHECKING:
+    import MySQLdb.connections
+    import psycopg
+    import psycopg2.extensions
+    import pymysql.connections
+    import pymysql.cursors
+    from mysql.connector.abstracts import MySQLConnectionAbstract
+    from psycopg.rows import TupleRow
 
 __all__ = ["connect"]
 
@@ -27,6 +36,97 @@ def _get_default() -> Connector:
             if _default_connector is None:
                 _default_connector = Connector()
     return _default_connector
+
+
+@overload
+def connect(
+    host: str,
+    user: str,
+    *,
+    driver: Literal["psycopg"],
+    port: int | None = ...,
+    region: str | None = ...,
+    address: str | None = ...,
+    **driver_kwargs: Any,
+) -> psycopg.Connection[TupleRow]: ...
+
+
+@overload
+def connect(
+    host: str,
+    user: str,
+    *,
+    driver: Literal["pymysql"],
+    port: int | None = ...,
+    region: str | None = ...,
+    address: str | None = ...,
+    **driver_kwargs: Any,
+) -> pymysql.connections.Connection[pymysql.cursors.Cursor]: ...
+
+
+@overload
+def connect(
+    host: str,
+    user: str,
+    *,
+    driver: Literal["psycopg2"],
+    port: int | None = ...,
+    region: str | None = ...,
+    address: str | None = ...,
+    **driver_kwargs: Any,
+) -> psycopg2.extensions.connection: ...
+
+
+@overload
+def connect(
+    host: str,
+    user: str,
+    *,
+    driver: Literal["pg8000"],
+    port: int | None = ...,
+    region: str | None = ...,
+    address: str | None = ...,
+    **driver_kwargs: Any,
+) -> Any: ...
+
+
+@overload
+def connect(
+    host: str,
+    user: str,
+    *,
+    driver: Literal["mysql.connector"],
+    port: int | None = ...,
+    region: str | None = ...,
+    address: str | None = ...,
+    **driver_kwargs: Any,
+) -> MySQLConnectionAbstract: ...
+
+
+@overload
+def connect(
+    host: str,
+    user: str,
+    *,
+    driver: Literal["mysqlclient"],
+    port: int | None = ...,
+    region: str | None = ...,
+    address: str | None = ...,
+    **driver_kwargs: Any,
+) -> MySQLdb.connections.Connection: ...
+
+
+@overload
+def connect(
+    host: str,
+    user: str,
+    *,
+    driver: str,
+    port: int | None = ...,
+    region: str | None = ...,
+    address: str | None = ...,
+    **driver_kwargs: Any,
+) -> Any: ...
 
 
 def connect(

@@ -6,11 +6,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from . import _fork
-from ._login import build, login
+from ._connect_api import DriverConnect
+from ._login import build
 from ._targets import Targets
 from .cache import TokenCache
 from .credentials import CredentialSource
@@ -45,7 +45,7 @@ class Stats:
     retries: int
 
 
-class Connector:
+class Connector(DriverConnect):
     """Opens database connections authenticated with IAM tokens, over verified TLS.
 
     One Connector holds one credential source and one token cache; share it across threads
@@ -60,7 +60,9 @@ class Connector:
         signer: A custom :class:`~rds_iam_auth.Signer` (e.g. ``testing.StaticSigner``); when
             given, no AWS credentials are resolved at all.
         ca: CA bundle: a path, ``"certifi"`` or ``"system"``; default ``RDS_IAM_AUTH_CA_BUNDLE``,
-            then certifi for RDS Proxy, then the RDS global bundle.
+            then certifi for RDS Proxy and Aurora DSQL, then a newer RDS bundle installed with
+            ``tls.install_bundle`` (if valid), then the RDS bundle shipped in the package (no
+            download; GovCloud and China bundles are downloaded once into the cache).
         tls: ``"verify-full"`` (default) or ``"verify-ca"`` (no host name check). Tunnels and
             port-forwards keep ``verify-full`` with ``address=``.
         clock: Returns epoch seconds; default ``time.time``. Used for all cache decisions.
@@ -221,57 +223,3 @@ class Connector:
         """
         target = self._targets.target(host, user, driver, (port, region, address))
         return build(target, self._cache.get(target.key.key, target.key.sign), driver_kwargs)
-
-    def connect(
-        self,
-        host: str,
-        user: str,
-        *,
-        driver: str,
-        port: int | None = None,
-        region: str | None = None,
-        address: str | None = None,
-        **driver_kwargs: Any,
-    ) -> Any:
-        """Open a DB-API connection with ``driver`` ("psycopg" or "pymysql").
-
-        If the server refuses the cached token, it is dropped and the login retried once
-        with a fresh one; a second refusal raises the driver's own exception, with notes
-        saying what was signed and the likely causes.
-        """
-        target = self._targets.target(host, user, driver, (port, region, address))
-        self._targets.check_open()
-        return login(self._cache, target, driver_kwargs, self._count_retry)
-
-    def creator(
-        self,
-        host: str,
-        user: str,
-        *,
-        driver: str,
-        port: int | None = None,
-        region: str | None = None,
-        address: str | None = None,
-        **driver_kwargs: Any,
-    ) -> Callable[[], Any]:
-        """Return a zero-argument callable that opens a connection: for pools and ORMs.
-
-        Everything is checked now (arguments, driver keywords, that the driver is installed);
-        each call reuses the cached token until it is due for refresh, e.g.
-        ``create_engine("postgresql+psycopg://", creator=c.creator(...))``.
-        """
-        target = self._targets.target(host, user, driver, (port, region, address))
-        kwargs = dict(driver_kwargs)
-        target.adapter.load()
-        # A placeholder token, so bad driver keywords fail here, not in the pool.
-        build(target, _PLACEHOLDER, kwargs)
-
-        def create() -> Any:
-            self._targets.check_open()
-            return login(self._cache, target, kwargs, self._count_retry)
-
-        return create
-
-
-_EPOCH = datetime.fromtimestamp(0).astimezone()
-_PLACEHOLDER = Token("", "", 0, "", "", _EPOCH, _EPOCH)
