@@ -316,7 +316,9 @@ def test_wrong_ca_fails_before_password_is_sent(
         with pytest.raises(driver_error(target)) as excinfo:
             open_with(connector, target)
         assert connector.stats.retries == 0
-    assert "certificate verify failed" in str(excinfo.value).lower()
+    message = str(excinfo.value).lower()
+    # OpenSSL's words as each driver passes them on (MariaDB Connector/C: "local issuer").
+    assert "certificate verify failed" in message or "unable to get local issuer" in message
     # The server never saw a password: PAM did not run.
     assert emulator.verifier_log(target.engine)[before:] == []
 
