@@ -1,4 +1,4 @@
-"""What psycopg (and later psycopg2) share: libpq keywords, their policy and the refusal text.
+"""What psycopg and psycopg2 share: libpq keywords, their policy and the refusal text.
 
 libpq reads settings from three places besides the keywords we pass: environment variables
 (``PGSSLMODE``, ``PGHOSTADDR``, ``PGGSSENCMODE``, ...), a service file (``PGSERVICE`` +
@@ -30,7 +30,7 @@ from ..tls import TlsSettings
 from . import Address, ConnectKwargs
 from ._policy import CONFIG_FILE, CREDENTIALS, KEYLOG, TARGET, TLS, KeywordPolicy
 
-__all__ = ["ALLOWED", "OWNED", "PAM_REFUSED", "build_kwargs", "policy"]
+__all__ = ["ALLOWED", "OWNED", "PAM_REFUSED", "build_kwargs", "options_of_version", "policy"]
 
 PAM_REFUSED = "PAM authentication failed for user"
 
@@ -166,3 +166,59 @@ _PINNED = (
     ("sslkeylogfile", ""),
     ("ssl_min_protocol_version", "TLSv1.2"),
 )
+
+
+# The conninfo options (PQconndefaults) of each libpq release, for drivers that cannot list
+# them (psycopg2): option → the first PQlibVersion() that has it. Options of libpq 9.x that
+# later releases dropped (tty, authtype) are left out: they are neither allowed nor owned, so
+# they are refused by name before this set is consulted. requiressl is not in PQconndefaults
+# since 9.3 (libpq maps it onto sslmode while parsing) and is owned. Checked against real
+# libpq 15, 17 and 18 by tests/unit/test_driver_psycopg2.py.
+_OPTIONS_SINCE: Mapping[str, int] = {
+    **dict.fromkeys(
+        (
+            "service", "user", "password", "connect_timeout", "dbname", "host", "hostaddr",
+            "port", "client_encoding", "options", "application_name",
+            "fallback_application_name", "keepalives", "keepalives_idle",
+            "keepalives_interval", "keepalives_count", "sslmode", "sslcert", "sslkey",
+            "sslrootcert", "sslcrl", "requirepeer", "krbsrvname", "gsslib", "replication",
+        ),
+        90100,
+    ),
+    "sslcompression": 90200,
+    "passfile": 100000,
+    "target_session_attrs": 100000,
+    "gssencmode": 120000,
+    "tcp_user_timeout": 120000,
+    "channel_binding": 130000,
+    "sslpassword": 130000,
+    "ssl_min_protocol_version": 130000,
+    "ssl_max_protocol_version": 130000,
+    "sslsni": 140000,
+    "sslcrldir": 140000,
+    "require_auth": 160000,
+    "sslcertmode": 160000,
+    "load_balance_hosts": 160000,
+    "gssdelegation": 160000,
+    "sslnegotiation": 170000,
+    **dict.fromkeys(
+        (
+            "min_protocol_version", "max_protocol_version", "sslkeylogfile",
+            "scram_client_key", "scram_server_key", "oauth_issuer", "oauth_client_id",
+            "oauth_client_secret", "oauth_scope",
+        ),
+        180000,
+    ),
+}  # fmt: skip
+
+
+@functools.lru_cache(maxsize=8)
+def options_of_version(libpq_version: int) -> frozenset[str]:
+    """The conninfo options of the libpq whose ``PQlibVersion()`` is ``libpq_version``.
+
+    For drivers without an option-listing API (psycopg2 has ``libpq_version()`` only). A
+    libpq newer than this table gets the newest options known here: an option it adds is then
+    refused (if allowed) or not pinned, the same as for a driver that lists its options, where
+    the allowlist refuses every name nobody has reviewed.
+    """
+    return frozenset(name for name, since in _OPTIONS_SINCE.items() if since <= libpq_version)
