@@ -72,7 +72,7 @@ def _attempt(target: Target, kwargs: ConnectKwargs) -> Any:
     failed = False
     try:
         return target.adapter.connect(kwargs)
-    except UnicodeError:
+    except UnicodeEncodeError:
         # The driver could not encode something, and the error's .object may be the token:
         # replaced outside the except block, so it is not even kept as __context__.
         failed = True
@@ -96,6 +96,7 @@ def login(
         return _attempt(target, build(target, token, driver_kwargs))
     except Exception as exc:
         if not target.adapter.is_auth_refused(exc):
+            _note_tls_failure(exc, target)
             raise
     # Outside the except block, so a second refusal is not chained to the first. Only this
     # token is dropped: if a concurrent retry already replaced it, that one is reused.
@@ -108,7 +109,19 @@ def login(
         if target.adapter.is_auth_refused(exc):
             for note in refusal_notes(target, fresh, retried=fresh is not token):
                 _add_note(exc, note)
+        else:
+            _note_tls_failure(exc, target)
         raise
+
+
+def _note_tls_failure(exc: BaseException, target: Target) -> None:
+    # The drivers say only "certificate verify failed": name the issuer and the way out.
+    from ._tlsnotes import verification_failure, verification_notes
+
+    reason = verification_failure(exc)
+    if reason is not None:
+        for note in verification_notes(target, reason):
+            _add_note(exc, note)
 
 
 def _add_note(exc: BaseException, note: str) -> None:
