@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from . import drivers
 from .common import AwsFiles, Row, alternate, median, ratio_row, run_child, skipped_rows
 
 ITEM6 = ["psycopg: cold process -> SELECT 1", "pymysql: cold process -> SELECT 1"]
@@ -368,6 +369,8 @@ def run(repeats: int, blocks: int, per_block: int, items: set[str]) -> list[Row]
                     rows += sequential(emu, blocks, per_block)
                 if "8" in items:
                     rows += threaded(emu, files, max(1, repeats // 3))
+                if "11" in items:
+                    rows += drivers.run(emu, files, max(3, repeats // 2), blocks, per_block)
                 if rows:
                     rows[0].note = (rows[0].note + f"; emulator setup {setup_s:.1f} s").lstrip("; ")
                 return rows
@@ -376,7 +379,7 @@ def run(repeats: int, blocks: int, per_block: int, items: set[str]) -> list[Row]
         finally:
             files.close()
     rows = []
-    for item, metrics in (("6", ITEM6), ("7", ITEM7), ("8", ITEM8)):
+    for item, metrics in (("6", ITEM6), ("7", ITEM7), ("8", ITEM8), ("11", drivers.DRIVERS)):
         if item in items:
             rows += skipped_rows(item, metrics, reason)
     return rows
