@@ -25,7 +25,7 @@ TEST_DEPS = [
 ]
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
-nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.sessions = ["tests", "tests_mysql_connector_cext", "lint", "typecheck"]
 nox.options.reuse_venv = "yes"
 # A newcomer's machine may have only one Python: skip the others there. CI is meant to have
 # all four (pyenv), so a missing one is a failure there.
@@ -92,6 +92,26 @@ def tests(session: nox.Session) -> None:
         session.install("--upgrade", "botocore", "boto3")
 
 
+@nox.session(python="3.11")
+def tests_mysql_connector_cext(session: nox.Session) -> None:
+    """mysql.connector's C extension: 26.x's needs OpenSSL >= 3.2 (Debian 12 has 3.0) and falls
+    back to pure Python; 9.7.0's loads. The run fails if it does not load."""
+    session.install(
+        "-e", ".[mysql-connector,psycopg,pymysql]", "mysql-connector-python==9.7.0", *TEST_DEPS
+    )
+    session.run(
+        "pytest",
+        "-n",
+        "auto",
+        "tests/unit/test_driver_mysql_connector.py",
+        "tests/integration/test_driver_mysql_connector.py",
+        "tests/integration/test_examples_mysql_connector.py",
+        "tests/security/test_driver_mysql_connector.py",
+        *session.posargs,
+        env={"AWS_EC2_METADATA_DISABLED": "true", "RDS_IAM_AUTH_REQUIRE_MYSQL_CEXT": "1"},
+    )
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check."""
@@ -131,3 +151,48 @@ def bench(session: nox.Session) -> None:
     """Benchmarks against the boto3 recipe; prints ratios, writes benchmarks/results/."""
     session.install("-e", ".[all]", "boto3>=1.34", "trustme>=1.1")
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+DOCS_DEPS = [
+    "mkdocs==1.6.1",
+    "mkdocs-material==9.8.2",
+    "mkdocstrings==1.0.8",
+    "mkdocstrings-python==2.0.11",
+    "ruff==0.17.6",  # mkdocstrings formats the API signatures with it
+]
+
+
+def _venv_python(venv: str) -> str:
+    return os.path.join(venv, "Scripts" if os.name == "nt" else "bin", "python")
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """sdist and wheel into dist/, twine check --strict, the wheel's contents, then the wheel
+    alone (with its declared dependencies) in a fresh virtualenv: import cost, a token signed
+    offline, the CA resolved to the shipped bundle with no network."""
+    session.install("build==1.6.1", "twine==7.0.0")
+    shutil.rmtree("dist", ignore_errors=True)
+    session.run("python", "-m", "build", "--outdir", "dist")
+    artifacts = sorted(os.path.join("dist", name) for name in os.listdir("dist"))
+    session.run("twine", "check", "--strict", *artifacts)
+    session.run("python", "tests/packaging/check_wheel.py", "dist")
+    wheel = os.path.abspath(next(a for a in artifacts if a.endswith(".whl")))
+    smoke = os.path.abspath("tests/packaging/wheel_smoke.py")
+    fresh = os.path.abspath(os.path.join(session.create_tmp(), "wheel-only"))
+    shutil.rmtree(fresh, ignore_errors=True)
+    session.run("python", "-m", "venv", fresh)
+    python = _venv_python(fresh)
+    session.run(python, "-m", "pip", "install", "--quiet", wheel, external=True)
+    with session.chdir(session.create_tmp()):  # outside the checkout: the installed copy only
+        session.run(python, "-I", smoke, external=True)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site (MkDocs + mkdocstrings), warnings as errors."""
+    session.install("-e", ".", *DOCS_DEPS)
+    site = os.path.join(session.create_tmp(), "site")
+    env = {"NO_MKDOCS_2_WARNING": "1"}  # Material's end-of-life banner, not about our docs
+    session.run("mkdocs", "build", "--strict", "--site-dir", site, *session.posargs, env=env)
+    session.log(f"site built in {site}")

@@ -116,7 +116,6 @@ PROFILES: dict[str, Profile] = {
             "mysql.connector.errors.ProgrammingError",
             {"ssl_disabled": True},
             "mysql+mysqlconnector://",
-            supports_address=False,
         ),
         Profile(
             "mysqlclient",
