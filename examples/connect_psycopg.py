@@ -19,7 +19,7 @@ USER = os.environ.get("RDS_USER", "jane_doe")
 DBNAME = os.environ.get("RDS_DB", "postgres")
 # Only needed for hosts that do not name their region (IPs, custom DNS names).
 REGION = os.environ.get("RDS_REGION")
-# Default: the RDS global CA bundle (downloaded once, cached); or a path / RDS_IAM_AUTH_CA_BUNDLE.
+# Default: the RDS global CA bundle shipped in the wheel; or a path / RDS_IAM_AUTH_CA_BUNDLE.
 CA = os.environ.get("RDS_CA")
 
 

@@ -50,7 +50,7 @@ def offline(reason: str) -> int:
     kwargs = connector.connect_kwargs(host, "jane", driver="psycopg", dbname="appdb")
     kwargs["password"] = "<token>"
     # certifi stands in for the RDS CA bundle here, which the default would download.
-    kwargs["sslrootcert"] = "<RDS global-bundle.pem (downloaded once, cached)>"
+    kwargs["sslrootcert"] = "<RDS global-bundle.pem shipped in the wheel>"
     print(f"  psycopg.connect(**{kwargs})")
     required = os.environ.get("CI", "").lower() in ("1", "true", "yes") or (
         os.environ.get("RDS_IAM_AUTH_REQUIRE_EMULATOR") == "1"

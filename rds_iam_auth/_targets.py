@@ -18,7 +18,7 @@ from .drivers import get_adapter
 from .endpoint import Endpoint, parse_endpoint, region_from_host, validate_host, validate_region
 from .errors import ConfigurationError, ConnectorClosedError
 from .signer import validate_user
-from .tls import Fetcher, TlsMode, TlsSettings, ca_bundle_path
+from .tls import Fetcher, TlsMode, TlsSettings, ca_bundle_path, trust_group
 
 if TYPE_CHECKING:
     from .credentials import CredentialSource
@@ -54,9 +54,10 @@ class Targets:
         self._lock = threading.Lock()
         self._fallback_region: tuple[str | None] | None = None
         self._warned_regions: set[tuple[str, str]] = set()
-        # CA resolution depends only on ca=, the environment and whether the endpoint is an
-        # RDS Proxy; resolving it once keeps file checks off the per-connection path.
-        self._ca_paths: dict[bool, str] = {}
+        # CA resolution depends only on ca=, the environment and the endpoint's trust group
+        # (public roots for RDS Proxy / DSQL, else its partition); resolving it once per group
+        # keeps file checks off the per-connection path.
+        self._ca_paths: dict[str, str] = {}
         # Validated call arguments -> Key / Target. Public to the Connector, whose hit path
         # reads it directly (one method call less per pooled connection).
         self.remembered: dict[tuple[Any, ...], Any] = {}
@@ -171,8 +172,8 @@ class Targets:
         return Target(key, adapter, tls, dial)
 
     def _ca_path(self, endpoint: Endpoint) -> str:
-        is_proxy = endpoint.kind in ("proxy", "proxy-endpoint")
-        path = self._ca_paths.get(is_proxy)
+        group = trust_group(endpoint)
+        path = self._ca_paths.get(group)
         if path is None:
-            path = self._ca_paths[is_proxy] = ca_bundle_path(self._ca, endpoint, self._ca_fetcher)
+            path = self._ca_paths[group] = ca_bundle_path(self._ca, endpoint, self._ca_fetcher)
         return path

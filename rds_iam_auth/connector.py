@@ -69,7 +69,7 @@ class Connector(DriverConnect):
         refresh_before_s: Re-sign a cached token this many seconds before it expires.
         expires_in_s: Lifetime written into each token, 1..900 seconds (SigV4 signing only).
         max_cached: At most this many (host, port, user, region) tokens are kept.
-        ca_fetcher: Downloads the RDS bundle; injectable for offline tests.
+        ca_fetcher: Downloads the GovCloud and China RDS bundles; injectable for offline tests.
     """
 
     def __init__(

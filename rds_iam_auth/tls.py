@@ -1,21 +1,40 @@
 """TLS policy: which CA verifies the server, and cached SSL contexts for drivers that take one.
 
-CA resolution order: explicit ``ca=`` (a path, ``"certifi"`` or ``"system"``) →
-``RDS_IAM_AUTH_CA_BUNDLE`` → certifi for RDS Proxy endpoints (Proxy presents public ACM
-certificates) → the RDS global bundle, downloaded once and cached on disk.
+CA resolution order (DESIGN §6), first match wins:
+
+1. ``ca=``: a path, ``"certifi"`` or ``"system"`` (the OS trust store);
+2. ``RDS_IAM_AUTH_CA_BUNDLE``: a path;
+3. RDS Proxy and Aurora DSQL endpoints: certifi (they present public Amazon Trust Services
+   certificates, which certifi has and the RDS bundles do not);
+4. a newer RDS bundle installed into the user cache with :func:`install_bundle` (what
+   ``rds-iam-auth ca update`` will do), used only while it validates;
+5. the RDS global bundle shipped in the package (commercial partition): nothing is downloaded
+   at connect time, so clients in private subnets work.
+
+GovCloud (``us-gov-*``) and China (``cn-*``) have their own RDS bundles: steps 4-5 become
+"the cached bundle of that partition, else downloaded once into the cache" (through the
+Connector's ``ca_fetcher``), or pass ``ca=``. The ISO partitions and the European Sovereign
+Cloud need ``ca=``. The cache is ``RDS_IAM_AUTH_CACHE_DIR``, default the user cache directory
+(``~/.cache/rds-iam-auth``); it is refused when other users can write to it.
 """
 
 from __future__ import annotations
 
 import os
-import sys
-import threading
-from collections.abc import Callable
+import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from . import _fork
+from ._bundle import (
+    CA_BUNDLE_ENV,
+    CACHE_DIR_ENV,
+    Fetcher,
+    cache_dir,
+    partition_of,
+    shipped_bundle,
+    shipped_manifest,
+)
+from ._bundle_cache import install_bundle, rds_bundle
 from .errors import CaBundleError, ConfigurationError
 
 if TYPE_CHECKING:
@@ -26,25 +45,24 @@ if TYPE_CHECKING:
 __all__ = [
     "CACHE_DIR_ENV",
     "CA_BUNDLE_ENV",
-    "RDS_GLOBAL_BUNDLE_URL",
+    "Fetcher",
     "TlsMode",
     "TlsSettings",
     "ca_bundle_path",
+    "cache_dir",
     "client_cert_context",
     "context_for",
+    "install_bundle",
+    "shipped_bundle",
+    "shipped_manifest",
+    "trust_group",
 ]
 
 TlsMode = Literal["verify-full", "verify-ca"]
 TLS_MODES: tuple[TlsMode, ...] = ("verify-full", "verify-ca")
-CA_BUNDLE_ENV = "RDS_IAM_AUTH_CA_BUNDLE"
-CACHE_DIR_ENV = "RDS_IAM_AUTH_CACHE_DIR"
-RDS_GLOBAL_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
-_BUNDLE_FILE = "rds-global-bundle.pem"
-_DOWNLOAD_TIMEOUT_S = 10.0
 _PROXY_KINDS = ("proxy", "proxy-endpoint")
-
-Fetcher = Callable[[str], bytes]
-"""Downloads a URL and returns its body; injectable so tests never touch the network."""
+# Aurora DSQL cluster endpoints: <id>.dsql[-suffix].<region>.on.aws
+_DSQL_HOST = re.compile(r"[a-z0-9]+\.dsql[a-z0-9-]*\.[a-z0-9-]+\.on\.aws")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,85 +100,6 @@ def validate_ca(ca: object) -> str | None:
     return ca
 
 
-def _default_fetch(url: str) -> bytes:
-    import urllib.request
-
-    with urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT_S) as response:  # noqa: S310
-        body: bytes = response.read()
-    return body
-
-
-def cache_dir() -> Path:
-    """Where the downloaded RDS bundle is kept: ``RDS_IAM_AUTH_CACHE_DIR`` or the user cache."""
-    override = os.environ.get(CACHE_DIR_ENV)
-    if override:
-        return Path(override)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "rds-iam-auth"
-
-
-_download_lock = threading.Lock()
-
-
-def _reset_download_lock(module: object) -> None:
-    # A child forked mid-download inherits the lock held by a thread it does not have.
-    global _download_lock  # noqa: PLW0603
-    _download_lock = threading.Lock()
-
-
-_fork.register(sys.modules[__name__], _reset_download_lock)
-
-
-def rds_global_bundle(fetch: Fetcher | None = None, *, refresh: bool = False) -> str:
-    """Return the path of the cached RDS global CA bundle, downloading it once if needed.
-
-    Raises:
-        CaBundleError: It is not cached and could not be downloaded.
-    """
-    target = cache_dir() / _BUNDLE_FILE
-    with _download_lock:
-        if target.is_file() and not refresh:
-            return str(target)
-        try:
-            body = (fetch or _default_fetch)(RDS_GLOBAL_BUNDLE_URL)
-        except Exception as exc:
-            raise CaBundleError(
-                f"the RDS CA bundle is not cached at {target} and downloading it from "
-                f"{RDS_GLOBAL_BUNDLE_URL} failed ({type(exc).__name__}: {exc}). Many database "
-                "clients have no internet access: download the file once (e.g. in your image "
-                f"build) and pass ca='/path/global-bundle.pem', or set {CA_BUNDLE_ENV}."
-            ) from None
-        if b"-----BEGIN CERTIFICATE-----" not in body:
-            raise CaBundleError(
-                f"{RDS_GLOBAL_BUNDLE_URL} did not return a PEM bundle; pass ca= or set "
-                f"{CA_BUNDLE_ENV}"
-            )
-        _atomic_write(target, body)
-    return str(target)
-
-
-def _atomic_write(target: Path, body: bytes) -> None:
-    # Other processes may read the file at any moment: write a sibling, then rename over.
-    import tempfile
-
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".bundle-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(body)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except OSError as exc:
-        raise CaBundleError(
-            f"cannot write the CA bundle cache {target} ({exc.strerror}); set {CACHE_DIR_ENV} "
-            f"to a writable directory, or pass ca= / set {CA_BUNDLE_ENV}"
-        ) from None
-
-
 def _system_bundle() -> str:
     import ssl
 
@@ -184,7 +123,9 @@ def ca_bundle_path(ca: str | None, endpoint: Endpoint, fetch: Fetcher | None = N
     """Resolve the CA file that verifies ``endpoint`` (see the module docstring for the order).
 
     Raises:
-        CaBundleError: The chosen file is missing or unreadable, or cannot be downloaded.
+        CaBundleError: The chosen file is missing or unreadable; no bundle is known for the
+            endpoint's partition; a GovCloud / China bundle is not cached and cannot be
+            downloaded.
     """
     if ca == "certifi":
         import certifi
@@ -197,11 +138,20 @@ def ca_bundle_path(ca: str | None, endpoint: Endpoint, fetch: Fetcher | None = N
     from_env = os.environ.get(CA_BUNDLE_ENV)
     if from_env:
         return _checked_file(from_env, CA_BUNDLE_ENV)
-    if endpoint.kind in _PROXY_KINDS:
+    if trust_group(endpoint) == "public":
         import certifi
 
         return certifi.where()
-    return rds_global_bundle(fetch)
+    return rds_bundle(endpoint.region, fetch)
+
+
+def trust_group(endpoint: Endpoint) -> str:
+    """Which default CA verifies ``endpoint``: ``"public"`` (certifi: RDS Proxy, Aurora DSQL)
+    or the name of the partition whose RDS bundle does (``"aws"``, ``"aws-us-gov"``,
+    ``"aws-cn"``; the region itself when no bundle is known)."""
+    if endpoint.kind in _PROXY_KINDS or _DSQL_HOST.fullmatch(endpoint.key_host):
+        return "public"
+    return partition_of(endpoint.region) or endpoint.region
 
 
 def context_for(settings: TlsSettings, server_name: str) -> ssl.SSLContext:

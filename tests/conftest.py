@@ -1,4 +1,5 @@
-"""Every test runs with no AWS configuration: each credential and region comes from the test."""
+"""Every test runs with no AWS configuration (each credential and region comes from the test)
+and with CA downloads disabled (the shipped bundle, a ``ca=`` or an injected ``ca_fetcher``)."""
 
 from __future__ import annotations
 
@@ -33,3 +34,19 @@ def _isolated_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("RDS_IAM_AUTH_CACHE_DIR", str(tmp_path / "ca-cache"))
+    monkeypatch.setattr("rds_iam_auth._bundle_cache._default_fetch", _no_downloads)
+
+
+def _no_downloads(url: str) -> bytes:
+    # Raised inside the download, so the test fails with a CaBundleError naming this.
+    raise AssertionError(f"a test tried to download {url}: pass ca= or ca_fetcher=")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    # Not a warning: the suite turns warnings into errors (pyproject filterwarnings = error).
+    from tests.bundle_age import summary_line
+
+    message = summary_line()
+    if message is not None:
+        terminalreporter.write_sep("=", "RDS CA bundle", yellow=True)
+        terminalreporter.write_line(message)

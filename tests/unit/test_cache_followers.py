@@ -105,6 +105,14 @@ def test_followers_get_the_same_type_args_message_and_attributes(
         assert all(isinstance(c, OSError) and c.errno == 111 for c in followers)
 
 
+def add_note(exc: BaseException, note: str) -> None:
+    """BaseException.add_note, or on Python 3.10 the ``__notes__`` list it would fill."""
+    if hasattr(exc, "add_note"):
+        exc.add_note(note)
+    else:
+        exc.__notes__ = [*getattr(exc, "__notes__", []), note]  # type: ignore[attr-defined]
+
+
 def test_followers_do_not_carry_a_suppressed_context_or_share_notes(cache: TokenCache) -> None:
     try:
         raise ValueError(f"botocore said {SECRET}")  # what a signer hides with `from None`
@@ -113,7 +121,7 @@ def test_followers_do_not_carry_a_suppressed_context_or_share_notes(cache: Token
             raise CredentialsError("could not refresh AWS credentials") from None
         except CredentialsError as hidden:
             error = hidden
-    error.add_note("signed for db.example.com:5432")
+    add_note(error, "signed for db.example.com:5432")
     assert error.__suppress_context__  # the original keeps its hidden context
     assert error.__context__ is not None
     _, *followers = errors_of(fail_with_followers(cache, error, 2))
@@ -123,7 +131,7 @@ def test_followers_do_not_carry_a_suppressed_context_or_share_notes(cache: Token
         assert copy.__suppress_context__
         assert copy.__notes__ == ["signed for db.example.com:5432"]
         assert SECRET not in repr(copy) + str(copy) + "".join(copy.__notes__)
-    followers[0].add_note("only mine")
+    add_note(followers[0], "only mine")
     assert followers[1].__notes__ == ["signed for db.example.com:5432"]
     assert error.__notes__ == ["signed for db.example.com:5432"]
 

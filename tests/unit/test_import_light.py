@@ -55,3 +55,22 @@ def test_static_signer_connector_never_loads_botocore_or_drivers() -> None:
     kwargs = setup + "c.connect_kwargs('db.internal', 'app', driver='psycopg')\n"
     loaded = imported_after(PROBE.replace("print(", kwargs + "print("))
     assert loaded == {**dict.fromkeys(HEAVY, False), "psycopg": True}
+
+
+def test_the_shipped_bundle_is_not_parsed_at_connect_time() -> None:
+    # Its sha256 is pinned: resolving it hashes the file once, it never loads the checker
+    # (_certs, which builds an SSLContext of 108 roots) nor cryptography.
+    code = (
+        "import json, sys\n"
+        "from rds_iam_auth import Connector\n"
+        "from rds_iam_auth.testing import StaticSigner\n"
+        "c = Connector(signer=StaticSigner('t'))\n"
+        "kw = c.connect_kwargs('db.abc.us-east-1.rds.amazonaws.com', 'app', driver='psycopg')\n"
+        "mods = ('rds_iam_auth._certs', 'cryptography', 'urllib.request')\n"
+        "print(json.dumps({m: m in sys.modules for m in mods}))\n"
+    )
+    assert imported_after(code) == {
+        "rds_iam_auth._certs": False,
+        "cryptography": False,
+        "urllib.request": False,
+    }

@@ -1,13 +1,12 @@
-"""TLS policy: tls=/ca= validation, CA resolution order, the download cache, SSLContexts.
+"""TLS policy: tls=/ca= validation, the CA resolution order, GovCloud / China downloads.
 
-The RDS bundle download always goes through an injected fetcher: no network.
+Downloads always go through an injected fetcher: no network.
 """
 
 from __future__ import annotations
 
 import os
 import ssl
-import stat
 from pathlib import Path
 
 import certifi
@@ -20,17 +19,21 @@ from rds_iam_auth.testing import StaticSigner
 from rds_iam_auth.tls import (
     CA_BUNDLE_ENV,
     CACHE_DIR_ENV,
-    RDS_GLOBAL_BUNDLE_URL,
     TlsSettings,
     ca_bundle_path,
+    shipped_bundle,
     validate_ca,
     validate_tls,
 )
-from tests.forking import assert_child_succeeded, fork_running
+from tests.unit.bundle_helpers import Fetcher, bundle
 
 INSTANCE = parse_endpoint("mydb.abc123.us-east-1.rds.amazonaws.com", 5432)
 PROXY = parse_endpoint("myproxy.proxy-abc123.us-east-1.rds.amazonaws.com", 5432)
 PROXY_ENDPOINT = parse_endpoint("ro.endpoint.proxy-abc123.us-east-1.rds.amazonaws.com", 5432)
+GOV = parse_endpoint("mydb.abc123.us-gov-west-1.rds.amazonaws.com", 5432)
+CN = parse_endpoint("mydb.abc123.cn-north-1.rds.amazonaws.com.cn", 5432)
+GOV_URL = "https://truststore.pki.us-gov-west-1.rds.amazonaws.com/global/global-bundle.pem"
+CN_URL = "https://rds-truststore.s3.cn-north-1.amazonaws.com.cn/global/global-bundle.pem"
 
 
 @pytest.fixture(scope="module")
@@ -43,21 +46,6 @@ def ca_file(ca: trustme.CA, tmp_path: Path) -> str:
     path = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(path))
     return str(path)
-
-
-class Fetcher:
-    """An injected downloader that counts calls and returns a fixed body (or raises)."""
-
-    def __init__(self, body: bytes = b"", error: Exception | None = None) -> None:
-        self.body = body
-        self.error = error
-        self.urls: list[str] = []
-
-    def __call__(self, url: str) -> bytes:
-        self.urls.append(url)
-        if self.error is not None:
-            raise self.error
-        return self.body
 
 
 def cache_dir() -> Path:
@@ -154,109 +142,37 @@ def test_rds_proxy_uses_certifi(endpoint: object) -> None:
     assert ca_bundle_path(None, endpoint, fetch) == certifi.where()  # type: ignore[arg-type]
 
 
-# --- the RDS global bundle download cache -------------------------------------------------------
+# --- commercial partition: the shipped bundle, never a download --------------------------------
 
 
-def test_rds_bundle_downloaded_once_into_cache_dir(ca: trustme.CA) -> None:
-    pem = ca.cert_pem.bytes()
-    fetch = Fetcher(pem)
-    path = ca_bundle_path(None, INSTANCE, fetch)
-    assert fetch.urls == [RDS_GLOBAL_BUNDLE_URL]
-    assert Path(path).parent == cache_dir()
-    assert Path(path).read_bytes() == pem
-    # Atomic write: no temporary sibling left behind, and readable by other users.
-    assert sorted(p.name for p in cache_dir().iterdir()) == [Path(path).name]
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
-    # Second resolution (even from another "process": the file is what counts) reads the cache.
-    assert ca_bundle_path(None, INSTANCE, fetch) == path
-    assert len(fetch.urls) == 1
+def test_rds_instance_resolves_the_shipped_bundle_without_downloading() -> None:
+    fetch = Fetcher(error=AssertionError("must not download"))
+    assert ca_bundle_path(None, INSTANCE, fetch) == shipped_bundle()
+    assert fetch.urls == []
 
 
-def test_cached_bundle_is_used_offline(ca: trustme.CA) -> None:
-    cache_dir().mkdir(parents=True)
-    first = ca_bundle_path(None, INSTANCE, Fetcher(ca.cert_pem.bytes()))
-    offline = Fetcher(error=OSError("network unreachable"))
-    assert ca_bundle_path(None, INSTANCE, offline) == first
-    assert offline.urls == []
+@pytest.mark.parametrize(
+    "host",
+    [
+        "abc123def456ghi789jkl0mnop.dsql.us-east-1.on.aws",
+        "abc123def456ghi789jkl0mnop.dsql-fnh4.us-east-1.on.aws",
+    ],
+)
+def test_aurora_dsql_uses_certifi(host: str) -> None:
+    endpoint = parse_endpoint(host, 5432, "us-east-1")
+    assert ca_bundle_path(None, endpoint) == certifi.where()
 
 
-def test_offline_download_failure_says_how_to_provide_the_file() -> None:
-    fetch = Fetcher(error=OSError("[Errno 101] Network is unreachable"))
-    with pytest.raises(CaBundleError) as info:
-        ca_bundle_path(None, INSTANCE, fetch)
-    message = str(info.value)
-    assert "ca=" in message
-    assert CA_BUNDLE_ENV in message
-    assert RDS_GLOBAL_BUNDLE_URL in message
-    assert "Network is unreachable" in message
-    assert info.value.__cause__ is None
-    assert not (cache_dir() / "rds-global-bundle.pem").exists()
-
-
-def test_download_that_is_not_pem_is_refused_and_not_cached() -> None:
-    fetch = Fetcher(b"<html>captive portal</html>")
-    with pytest.raises(CaBundleError, match="PEM") as info:
-        ca_bundle_path(None, INSTANCE, fetch)
-    assert CA_BUNDLE_ENV in str(info.value)
-    assert not cache_dir().exists() or list(cache_dir().iterdir()) == []
-
-
-def test_unwritable_cache_dir_names_the_env_variable(
-    ca: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    blocker = tmp_path / "a-file"
-    blocker.write_text("not a directory")
-    monkeypatch.setenv(CACHE_DIR_ENV, str(blocker / "cache"))
-    with pytest.raises(CaBundleError, match=CACHE_DIR_ENV):
-        ca_bundle_path(None, INSTANCE, Fetcher(ca.cert_pem.bytes()))
-
-
-def test_connector_uses_injected_fetcher_and_resolves_once(ca: trustme.CA) -> None:
-    fetch = Fetcher(ca.cert_pem.bytes())
+def test_connector_resolves_per_trust_group_once(ca: trustme.CA) -> None:
+    fetch = Fetcher(bundle())
     c = Connector(signer=StaticSigner("tok"), ca_fetcher=fetch)
     kwargs = c.connect_kwargs(INSTANCE.host, "app", driver="psycopg")
-    assert kwargs["sslrootcert"] == str(cache_dir() / "rds-global-bundle.pem")
-    c.connect_kwargs(INSTANCE.host, "app", driver="psycopg")
-    assert fetch.urls == [RDS_GLOBAL_BUNDLE_URL]
-    proxy = c.connect_kwargs(PROXY.host, "app", driver="psycopg")
-    assert proxy["sslrootcert"] == certifi.where()
-
-
-def test_connector_offline_error_surfaces_from_connect_kwargs() -> None:
-    c = Connector(signer=StaticSigner("tok"), ca_fetcher=Fetcher(error=OSError("offline")))
-    with pytest.raises(CaBundleError, match=CA_BUNDLE_ENV):
-        c.connect_kwargs(INSTANCE.host, "app", driver="psycopg")
-
-
-# --- fork ----------------------------------------------------------------------------------------
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-def test_fork_during_a_download_does_not_deadlock_the_child(ca: trustme.CA) -> None:
-    # Fixed bug: tls._download_lock is held for the whole download (up to 10 s, longer on retries)
-    # and is not reset after fork; a child forked meanwhile (gunicorn/celery pre-fork workers start
-    # while the parent warms up) blocks forever on its first CA resolution. DESIGN §3:
-    # "os.register_at_fork resets locks ... in the child". Fix: in tls.py,
-    # os.register_at_fork(after_in_child=_reset_download_lock) that rebinds _download_lock =
-    # threading.Lock() (and read the global at call time, as now).
-    import threading
-
-    started, release = threading.Event(), threading.Event()
-    pem = ca.cert_pem.bytes()
-
-    def slow_fetch(url: str) -> bytes:
-        started.set()
-        assert release.wait(10)
-        return pem
-
-    downloader = threading.Thread(
-        target=ca_bundle_path, args=(None, INSTANCE, slow_fetch), daemon=True
+    assert kwargs["sslrootcert"] == shipped_bundle()
+    assert c.connect_kwargs(PROXY.host, "app", driver="psycopg")["sslrootcert"] == certifi.where()
+    gov = c.connect_kwargs(GOV.host, "app", driver="psycopg")["sslrootcert"]
+    assert gov == str(cache_dir() / "rds-ca-aws-us-gov.pem")
+    c.connect_kwargs(GOV.host, "app", driver="psycopg")
+    assert (
+        c.connect_kwargs(INSTANCE.host, "app", driver="psycopg")["sslrootcert"] == shipped_bundle()
     )
-    downloader.start()
-    assert started.wait(10)
-    pid = fork_running(
-        lambda: os.path.isfile(ca_bundle_path(None, INSTANCE, lambda url: pem)), alarm_s=2
-    )
-    release.set()
-    downloader.join(10)
-    assert_child_succeeded(pid, "child hung on tls._download_lock after fork")
+    assert fetch.urls == [GOV_URL]
