@@ -19,7 +19,15 @@ from ..errors import ConfigurationError, DriverNotInstalledError
 if TYPE_CHECKING:
     from ..tls import TlsSettings
 
-__all__ = ["DRIVERS", "Address", "ConnectKwargs", "DriverAdapter", "get_adapter", "import_driver"]
+__all__ = [
+    "DRIVERS",
+    "Address",
+    "ConnectKwargs",
+    "DriverAdapter",
+    "get_adapter",
+    "import_driver",
+    "require_version",
+]
 
 # name → adapter module; later drivers (asyncpg, aiomysql, asyncmy) add a line here.
 DRIVERS: Mapping[str, str] = {
@@ -125,3 +133,33 @@ def import_driver(module: str, driver: str, extra: str, what: str) -> ModuleType
     raise DriverNotInstalledError(
         f"driver={driver!r} needs {what}: pip install 'rds-iam-auth[{extra}]'"
     )
+
+
+def require_version(
+    found: tuple[Any, ...],
+    minimum: tuple[int, int],
+    *,
+    driver: str,
+    what: str,
+    extra: str,
+    why: str,
+) -> None:
+    """Refuse a driver release below our extra's floor (an application pin can hold it there).
+
+    Args:
+        found: The driver's version tuple (``(1, 1, 1, "final")``).
+        minimum: The lowest (major, minor) we support.
+        driver: The ``driver=`` name.
+        what: The distribution's name for people (``"PyMySQL"``).
+        extra: Our pip extra that installs a good release.
+        why: What goes wrong below the floor.
+
+    Raises:
+        DriverNotInstalledError: ``found`` is below ``minimum``.
+    """
+    numbers = tuple(part for part in found[:3] if isinstance(part, int))
+    if numbers[:2] < minimum:
+        raise DriverNotInstalledError(
+            f"driver={driver!r} needs {what} >= {'.'.join(map(str, minimum))} (found "
+            f"{'.'.join(map(str, numbers)) or '?'}): {why}; pip install 'rds-iam-auth[{extra}]'"
+        )

@@ -48,9 +48,9 @@ from types import ModuleType
 from typing import Any
 
 from .._sslcontext import pinned_context
-from ..errors import ConfigurationError, DriverNotInstalledError
+from ..errors import ConfigurationError
 from ..tls import TlsSettings
-from . import Address, ConnectKwargs, _mysql, import_driver
+from . import Address, ConnectKwargs, _mysql, import_driver, require_version
 from ._policy import CONFIG_FILE, CREDENTIALS, TARGET, TLS, KeywordPolicy
 
 NAME = "mysql.connector"
@@ -135,14 +135,14 @@ class MySQLConnectorKwargs(ConnectKwargs):
 def load() -> ModuleType:
     """Import mysql.connector >= 9.1, or raise DriverNotInstalledError naming the extra."""
     module = import_driver("mysql.connector", NAME, "mysql-connector", "mysql-connector-python")
-    # A pin elsewhere in an application can hold it below our extra's floor.
-    found = tuple(getattr(module, "__version_info__", (0,))[:3])
-    if found[:2] < MIN_VERSION:
-        raise DriverNotInstalledError(
-            f"driver='mysql.connector' needs mysql-connector-python >= 9.1 (found "
-            f"{'.'.join(map(str, found))}): up to 9.0 its cleartext plugin refuses passwords over "
-            "255 characters; pip install 'rds-iam-auth[mysql-connector]'"
-        )
+    require_version(
+        getattr(module, "__version_info__", (0,)),
+        MIN_VERSION,
+        driver=NAME,
+        what="mysql-connector-python",
+        extra="mysql-connector",
+        why="up to 9.0 its cleartext plugin refuses passwords over 255 characters",
+    )
     return module
 
 

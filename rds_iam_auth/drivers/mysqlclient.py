@@ -44,9 +44,9 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
-from ..errors import ConfigurationError, DriverNotInstalledError
+from ..errors import ConfigurationError
 from ..tls import TlsSettings
-from . import Address, ConnectKwargs, _mysql, import_driver
+from . import Address, ConnectKwargs, _mysql, import_driver, require_version
 from ._policy import CREDENTIALS, TLS, KeywordPolicy, check_text
 
 NAME = "mysqlclient"
@@ -97,14 +97,14 @@ POLICY = KeywordPolicy(
 def load() -> ModuleType:
     """Import mysqlclient >= 2.2, or raise DriverNotInstalledError naming the extra."""
     module = import_driver("MySQLdb", NAME, "mysqlclient", "mysqlclient")
-    # An application pin can hold it lower: 2.1 refuses ssl_mode on MariaDB Connector/C.
-    version = tuple(getattr(module, "version_info", (0,))[:3])
-    if version[:2] < MIN_VERSION:
-        raise DriverNotInstalledError(
-            f"driver='mysqlclient' needs mysqlclient >= 2.2 (found "
-            f"{'.'.join(map(str, version))}): older releases cannot enforce verified "
-            "TLS on MariaDB Connector/C; pip install 'rds-iam-auth[mysqlclient]'"
-        )
+    require_version(
+        getattr(module, "version_info", (0,)),
+        MIN_VERSION,
+        driver=NAME,
+        what="mysqlclient",
+        extra="mysqlclient",
+        why="older releases cannot enforce verified TLS on MariaDB Connector/C",
+    )
     return module
 
 

@@ -14,9 +14,8 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
-from ..errors import DriverNotInstalledError
 from ..tls import TlsSettings
-from . import Address, ConnectKwargs, _mysql, import_driver
+from . import Address, ConnectKwargs, _mysql, import_driver, require_version
 from ._policy import KeywordPolicy
 
 NAME = "pymysql"
@@ -59,13 +58,14 @@ MIN_VERSION = (1, 2)
 def load() -> ModuleType:
     """Import PyMySQL >= 1.2, or raise DriverNotInstalledError naming the extra."""
     module = import_driver("pymysql", NAME, "pymysql", "PyMySQL")
-    # A pin elsewhere in an application can hold PyMySQL below our extra's floor.
-    if tuple(getattr(module, "VERSION", (0,))[:2]) < MIN_VERSION:
-        raise DriverNotInstalledError(
-            f"driver='pymysql' needs PyMySQL >= 1.2 (found {getattr(module, 'VERSION_STRING', '?')}"
-            "): 1.1 sends the password in clear to a server that offers no TLS; "
-            "pip install 'rds-iam-auth[pymysql]' (PyMySQL>=1.2)"
-        )
+    require_version(
+        getattr(module, "VERSION", (0,)),
+        MIN_VERSION,
+        driver=NAME,
+        what="PyMySQL",
+        extra="pymysql",
+        why="1.1 sends the password in clear to a server that offers no TLS",
+    )
     return module
 
 
