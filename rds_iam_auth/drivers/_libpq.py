@@ -22,6 +22,7 @@ SQLSTATE (libpq reports authentication failures before a session exists), as RDS
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -30,7 +31,15 @@ from ..tls import TlsSettings
 from . import Address, ConnectKwargs
 from ._policy import CONFIG_FILE, CREDENTIALS, KEYLOG, TARGET, TLS, KeywordPolicy
 
-__all__ = ["ALLOWED", "OWNED", "PAM_REFUSED", "build_kwargs", "options_of_version", "policy"]
+__all__ = [
+    "ALLOWED",
+    "OWNED",
+    "PAM_REFUSED",
+    "build_kwargs",
+    "is_pam_refusal",
+    "options_of_version",
+    "policy",
+]
 
 PAM_REFUSED = "PAM authentication failed for user"
 
@@ -99,6 +108,18 @@ OWNED: Mapping[str, str] = {
 }
 # libpq modes that verify at least what each tls= setting asks for.
 _ACCEPTED_SSLMODES = {"verify-full": ("verify-full",), "verify-ca": ("verify-ca", "verify-full")}
+
+
+def is_pam_refusal(exc: BaseException, module: str, code_attribute: str) -> bool:
+    """Whether ``exc`` is ``module``'s OperationalError for a refused PAM login: no SQLSTATE
+    (``code_attribute``: psycopg's ``sqlstate``, psycopg2's ``pgcode``) and libpq's FATAL text.
+
+    The driver is looked up, not imported: if it is not loaded, ``exc`` cannot be its error.
+    """
+    driver = sys.modules.get(module)
+    if driver is None or not isinstance(exc, driver.OperationalError):
+        return False
+    return getattr(exc, code_attribute) is None and PAM_REFUSED in str(exc)
 
 
 def policy(driver: str, driver_keywords: Iterable[str] = ()) -> KeywordPolicy:

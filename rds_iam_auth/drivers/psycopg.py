@@ -11,7 +11,6 @@ None and ``FATAL:  PAM authentication failed for user "..."``.
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
@@ -74,7 +73,4 @@ def connect(kwargs: Mapping[str, Any]) -> Any:
 
 def is_auth_refused(exc: BaseException) -> bool:
     """psycopg reports a refused PAM login with ``sqlstate`` None and libpq's FATAL text."""
-    psycopg = sys.modules.get("psycopg")
-    if psycopg is None or not isinstance(exc, psycopg.OperationalError):
-        return False
-    return exc.sqlstate is None and _libpq.PAM_REFUSED in str(exc)
+    return _libpq.is_pam_refusal(exc, "psycopg", "sqlstate")

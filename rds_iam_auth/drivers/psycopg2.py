@@ -169,7 +169,4 @@ def connect(kwargs: Mapping[str, Any]) -> Any:
 
 def is_auth_refused(exc: BaseException) -> bool:
     """psycopg2 reports a refused PAM login with ``pgcode`` None and libpq's FATAL text."""
-    psycopg2 = sys.modules.get("psycopg2")
-    if psycopg2 is None or not isinstance(exc, psycopg2.OperationalError):
-        return False
-    return exc.pgcode is None and _libpq.PAM_REFUSED in str(exc)
+    return _libpq.is_pam_refusal(exc, "psycopg2", "pgcode")
