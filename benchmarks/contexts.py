@@ -3,42 +3,25 @@
 The connector hands PyMySQL a shared, read-only context (building one for the 108-root RDS
 bundle costs tens of milliseconds). The recipe passes ``ssl_ca=<bundle>`` and PyMySQL builds a
 new ``create_default_context(cafile=...)`` for every connection; a per-connection copy of ours
-would cost the same. Measured in one run, alternating, on the RDS bundle the wheel will ship.
+would cost the same. Measured in one run, alternating, on the RDS bundle the wheel ships.
 """
 
 from __future__ import annotations
 
 import ssl
-import time
 from pathlib import Path
-from typing import Any
 
 from .common import HOST, REGION, USER, Row, ratio_row
-
-BUNDLE = Path(__file__).resolve().parent.parent.parent / "shared" / "rds-ca" / "global-bundle.pem"
-
-
-def _bundle() -> str:
-    if BUNDLE.is_file():
-        return str(BUNDLE)
-    import certifi  # a checkout without ../shared: the next largest bundle at hand
-
-    return str(certifi.where())
-
-
-def _per_call_us(fn: Any, number: int) -> float:
-    start = time.perf_counter()
-    for _ in range(number):
-        fn()
-    return (time.perf_counter() - start) / number * 1e6
+from .warm import _per_call_us
 
 
 def run(rounds: int) -> list[Row]:
     """Per pooled connect: our kwargs (context included) vs a fresh context from the bundle."""
     from rds_iam_auth import Connector
+    from rds_iam_auth._bundle import shipped_bundle
     from rds_iam_auth.testing import StaticSigner
 
-    bundle = _bundle()
+    bundle = shipped_bundle()
     connector = Connector(signer=StaticSigner("t"), region=REGION, ca=bundle)
     connector.connect_kwargs(HOST, USER, driver="pymysql")
 
