@@ -2,48 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.emulator import LONG_TERM, Emulator, ServerInfo
 
+from .examples_runner import run_example
+
 pytestmark = pytest.mark.integration
 
-SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "aws_guide_psycopg2.py"
+SCRIPT = "aws_guide_psycopg2.py"
 
 
 def _run(
     info: ServerInfo, tmp_path: Path, *, drop: tuple[str, ...] = (), **overrides: str
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RDS_", "PG"))}
-    env.update(
-        AWS_ACCESS_KEY_ID=LONG_TERM.access_key,
-        AWS_SECRET_ACCESS_KEY=LONG_TERM.secret_key,
-        AWS_CONFIG_FILE=str(tmp_path / "config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "credentials"),
-        AWS_EC2_METADATA_DISABLED="true",
-        RDS_HOST=info.host,
-        RDS_PORT=str(info.port),
-        RDS_USER=info.user,
-        RDS_DB=info.database,
-        RDS_REGION=info.region,
-        RDS_CA=info.ca_path,
-    )
-    env.update(overrides)
-    for name in drop:
-        del env[name]
-    return subprocess.run(
-        [sys.executable, str(SCRIPT)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_example(SCRIPT, info, tmp_path, drop=drop, **overrides)
 
 
 def test_aws_guide_program_runs(emulator: Emulator, tmp_path: Path) -> None:
