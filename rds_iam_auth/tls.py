@@ -50,7 +50,6 @@ __all__ = [
     "TlsSettings",
     "ca_bundle_path",
     "cache_dir",
-    "client_cert_context",
     "context_for",
     "install_bundle",
     "shipped_bundle",
@@ -165,23 +164,3 @@ def context_for(settings: TlsSettings, server_name: str) -> ssl.SSLContext:
     from ._sslcontext import pinned_context
 
     return pinned_context(settings.ca_path, settings.check_hostname, server_name)
-
-
-def client_cert_context(
-    settings: TlsSettings,
-    server_name: str,
-    certfile: str,
-    keyfile: str | None = None,
-    password: str | None = None,
-) -> ssl.SSLContext:
-    """Like :func:`context_for`, also presenting a client certificate.
-
-    Raises:
-        CaBundleError: The CA bundle cannot be read or loaded.
-        ConfigurationError: The certificate or key cannot be loaded.
-    """
-    from ._sslcontext import pinned_context
-
-    return pinned_context(
-        settings.ca_path, settings.check_hostname, server_name, (certfile, keyfile, password)
-    )
