@@ -1,8 +1,8 @@
 """IAM database authentication for Amazon RDS, Aurora and RDS Proxy.
 
 Signs SigV4 tokens (byte-identical to boto3's ``generate_db_auth_token``) without an RDS
-client, caches them until shortly before they expire, and connects psycopg or PyMySQL over
-verified TLS::
+client, caches them until shortly before they expire, and connects psycopg, psycopg2, pg8000,
+PyMySQL, mysql.connector or mysqlclient over verified TLS::
 
     import rds_iam_auth
 
