@@ -19,8 +19,10 @@ TEST_DEPS = [
     "pytest-xdist>=3.5",
     "boto3>=1.34",
     "trustme>=1.1",
-    "sqlalchemy>=2",
+    "sqlalchemy[asyncio]>=2.0.16",  # 2.1 no longer pulls greenlet itself
     "psycopg-pool>=3.3",
+    "django>=5.2",  # pip picks 5.2 LTS on 3.10/3.11, 6.x on 3.12+
+    "moto[server]>=5",  # a local STS on loopback for credential refresh and doctor
     "hypothesis>=6.100",
 ]
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -76,7 +78,9 @@ def _install_package(session: nox.Session, *extra: str) -> None:
         "mysqlclient's build dependencies are missing (sudo bash tests/emulator/install.sh "
         "installs them): testing every driver but mysqlclient"
     )
-    session.install("-e", ".[psycopg,pymysql,psycopg2,pg8000,mysql-connector]", *extra)
+    session.install(
+        "-e", ".[psycopg,pymysql,psycopg2,pg8000,mysql-connector,asyncpg,aiomysql,asyncmy]", *extra
+    )
 
 
 @nox.session(python=PYTHONS)

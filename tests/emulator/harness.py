@@ -231,6 +231,7 @@ class _Server:
                 k.access_key: {"secret": k.secret_key, "token": k.token} for k in self.emu.keys
             },
             "log": str(self.verifier_log),
+            "clock_offset_file": str(self.emu.clock_offset_file),
         }
         path = self.script_dir / "config.json"
         path.write_text(json.dumps(config))
@@ -666,6 +667,21 @@ class Emulator:
     def mysql(self) -> ServerInfo:
         """The MariaDB server."""
         return self._servers["mariadb"].info()
+
+    @property
+    def clock_offset_file(self) -> Path:
+        """The file both verifiers read their clock offset from."""
+        return self.base / "clock-offset"
+
+    def set_clock_offset(self, seconds: float) -> None:
+        """Move both servers' token clock ``seconds`` ahead of real time (0 resets it).
+
+        Tests that advance a ``FakeClock`` across token lifetimes move this with it; the
+        verifier refuses tokens dated more than 300 s ahead of its own clock.
+        """
+        path = self.clock_offset_file
+        path.write_text(repr(float(seconds)))
+        path.chmod(0o644)
 
     def verifier_log(self, engine: str) -> list[str]:
         """The verifier's verdicts for ``engine`` ("postgres" or "mariadb"), oldest first."""

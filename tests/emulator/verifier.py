@@ -190,6 +190,20 @@ def _log(config: dict[str, object], line: str) -> None:
         pass
 
 
+def _now(config: dict[str, object]) -> float:
+    """Real time plus the offset a test wrote (``Emulator.set_clock_offset``): tests that move a
+    FakeClock across token lifetimes move the server's clock with it."""
+    path = config.get("clock_offset_file")
+    offset = 0.0
+    if path:
+        try:
+            with open(str(path), encoding="utf-8") as f:
+                offset = float(f.read().strip() or 0)
+        except (OSError, ValueError):
+            offset = 0.0
+    return time.time() + offset
+
+
 def main() -> int:
     """pam_script entry point: exit 0 to accept the login, 1 to refuse it."""
     here = os.path.dirname(os.path.abspath(__file__))
@@ -198,7 +212,7 @@ def main() -> int:
     user = os.environ.get("PAM_USER", "")
     token = os.environ.get("PAM_AUTHTOK", "")
     try:
-        access_key = verify(token, user, config, time.time())
+        access_key = verify(token, user, config, _now(config))
     except Refused as exc:
         _log(config, f"REFUSED user={user!r}: {exc}")
         return 1
