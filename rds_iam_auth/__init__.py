@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 
-from ._default import connect
+from ._default import connect, connect_async
 from ._version import __version__
 from .connector import Connector, Stats
 from .endpoint import Endpoint, parse_endpoint
@@ -51,6 +51,7 @@ __all__ = [
     "TokenGenerationError",
     "__version__",
     "connect",
+    "connect_async",
     "generate_auth_token",
     "parse_endpoint",
 ]

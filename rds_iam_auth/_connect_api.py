@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 __all__ = ["DriverConnect"]
 
 _EPOCH = datetime.fromtimestamp(0).astimezone()
-_PLACEHOLDER = Token("", "", 0, "", "", _EPOCH, _EPOCH)
+PLACEHOLDER = Token("", "", 0, "", "", _EPOCH, _EPOCH)
+"""A token for building kwargs only to check them (never sent)."""
 
 
 class DriverConnect:
@@ -254,7 +255,7 @@ class DriverConnect:
         kwargs = dict(driver_kwargs)
         target.adapter.load()
         # A placeholder token, so bad driver keywords fail here, not in the pool.
-        build(target, _PLACEHOLDER, kwargs)
+        build(target, PLACEHOLDER, kwargs)
 
         def create() -> Any:
             self._targets.check_open()

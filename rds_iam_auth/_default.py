@@ -10,6 +10,9 @@ from . import _fork
 from .connector import Connector
 
 if TYPE_CHECKING:
+    import aiomysql
+    import asyncmy
+    import asyncpg
     import MySQLdb.connections
     import psycopg
     import psycopg2.extensions
@@ -18,7 +21,7 @@ if TYPE_CHECKING:
     from mysql.connector.abstracts import MySQLConnectionAbstract
     from psycopg.rows import TupleRow
 
-__all__ = ["connect"]
+__all__ = ["connect", "connect_async"]
 
 _default_lock = threading.Lock()
 _default_connector: Connector | None = None
@@ -145,6 +148,91 @@ def connect(
     Connector to choose a profile, session, CA or clock.
     """
     return _get_default().connect(
+        host, user, driver=driver, port=port, region=region, address=address, **driver_kwargs
+    )
+
+
+@overload
+async def connect_async(
+    host: str,
+    user: str,
+    *,
+    driver: Literal["asyncpg"],
+    port: int | None = ...,
+    region: str | None = ...,
+    address: str | None = ...,
+    **driver_kwargs: Any,
+) -> asyncpg.Connection: ...
+
+
+@overload
+async def connect_async(
+    host: str,
+    user: str,
+    *,
+    driver: Literal["psycopg"],
+    port: int | None = ...,
+    region: str | None = ...,
+    address: str | None = ...,
+    **driver_kwargs: Any,
+) -> psycopg.AsyncConnection[TupleRow]: ...
+
+
+@overload
+async def connect_async(
+    host: str,
+    user: str,
+    *,
+    driver: Literal["aiomysql"],
+    port: int | None = ...,
+    region: str | None = ...,
+    address: str | None = ...,
+    **driver_kwargs: Any,
+) -> aiomysql.Connection: ...
+
+
+@overload
+async def connect_async(
+    host: str,
+    user: str,
+    *,
+    driver: Literal["asyncmy"],
+    port: int | None = ...,
+    region: str | None = ...,
+    address: str | None = ...,
+    **driver_kwargs: Any,
+) -> asyncmy.Connection: ...
+
+
+@overload
+async def connect_async(
+    host: str,
+    user: str,
+    *,
+    driver: str,
+    port: int | None = ...,
+    region: str | None = ...,
+    address: str | None = ...,
+    **driver_kwargs: Any,
+) -> Any: ...
+
+
+async def connect_async(
+    host: str,
+    user: str,
+    *,
+    driver: str,
+    port: int | None = None,
+    region: str | None = None,
+    address: str | None = None,
+    **driver_kwargs: Any,
+) -> Any:
+    """Open an asyncio connection through the process-wide default :class:`Connector`.
+
+    The same default Connector (and token cache) as :func:`connect`; see
+    :meth:`Connector.connect_async` for the drivers.
+    """
+    return await _get_default().connect_async(
         host, user, driver=driver, port=port, region=region, address=address, **driver_kwargs
     )
 

@@ -1,6 +1,10 @@
 """The one login flow: token → driver kwargs → connect → refused? → invalidate once → retry
 once → notes on the driver's exception.
 
+:func:`flow` is that flow as a generator that asks for what it needs (a token, a connection
+attempt, a TLS note) and never does I/O itself; :func:`login` and :func:`login_async` are the
+two shells that answer it, one blocking, one awaiting. So the sync and async paths cannot drift.
+
 No frame of this module holds the token as a plain string while the driver runs: the kwargs
 are a :class:`~rds_iam_auth.drivers.ConnectKwargs` (redacted ``repr``) and tokens are
 :class:`~rds_iam_auth.Token` objects (redacted ``repr``), so an error tracker that renders the
@@ -9,22 +13,22 @@ locals of a failed login's traceback shows no secret from here.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from ._refusal import refusal_notes
 from .errors import ConfigurationError
 
 if TYPE_CHECKING:
     from .cache import TokenCache
-    from .drivers import Address, ConnectKwargs, DriverAdapter
+    from .drivers import Address, AsyncDriverAdapter, ConnectKwargs, DriverAdapter
     from .endpoint import Endpoint
     from .tls import TlsSettings
     from .token import Signer, Token
 
-__all__ = ["Key", "Target", "build", "login"]
+__all__ = ["Key", "Target", "build", "flow", "login", "login_async"]
 
 
 class Key:
@@ -68,20 +72,44 @@ def build(target: Target, token: Token, driver_kwargs: Mapping[str, Any]) -> Con
     )
 
 
-def _attempt(target: Target, kwargs: ConnectKwargs) -> Any:
-    failed = False
+# What the flow asks its shell for.
+TOKEN = "token"  # noqa: S105 - a request name, not a secret; -> a Token for the target's key
+CONNECT = "connect"  # (with a Token) -> the driver's connection
+NOTE_TLS = "note-tls"  # (with the driver's exception) -> None, notes added if TLS failed
+
+_Step = Generator[tuple[str, Any], Any, Any]
+
+
+def flow(cache: TokenCache, target: Target, on_retry: Callable[[], None]) -> _Step:
+    """The login as a generator: yields (request, argument), returns the connection."""
+    token = yield TOKEN, None
     try:
-        return target.adapter.connect(kwargs)
-    except UnicodeEncodeError:
-        # The driver could not encode something, and the error's .object may be the token:
-        # replaced outside the except block, so it is not even kept as __context__.
-        failed = True
-    if failed:
-        raise ConfigurationError(
-            f"{target.adapter.NAME} cannot encode the host, user or a keyword value; use ASCII "
-            "(punycode xn-- for host names)"
-        )
-    raise AssertionError("unreachable")  # pragma: no cover
+        return (yield CONNECT, token)
+    except Exception as exc:
+        if not target.adapter.is_auth_refused(exc):
+            yield NOTE_TLS, exc
+            raise
+    # Outside the except block, so a second refusal is not chained to the first. Only this
+    # token is dropped: if a concurrent retry already replaced it, that one is reused.
+    cache.invalidate(target.key.key, token)
+    on_retry()
+    fresh = yield TOKEN, None
+    try:
+        return (yield CONNECT, fresh)
+    except Exception as exc:
+        if target.adapter.is_auth_refused(exc):
+            for note in refusal_notes(target, fresh, retried=fresh is not token):
+                _add_note(exc, note)
+        else:
+            yield NOTE_TLS, exc
+        raise
+
+
+def _unencodable(target: Target) -> ConfigurationError:
+    return ConfigurationError(
+        f"{target.adapter.NAME} cannot encode the host, user or a keyword value; use ASCII "
+        "(punycode xn-- for host names)"
+    )
 
 
 def login(
@@ -90,32 +118,90 @@ def login(
     driver_kwargs: Mapping[str, Any],
     on_retry: Callable[[], None],
 ) -> Any:
-    """Log in; a refused token is dropped (if still cached) and the login retried once."""
-    token = cache.get(target.key.key, target.key.sign)
-    try:
-        return _attempt(target, build(target, token, driver_kwargs))
-    except Exception as exc:
-        if not target.adapter.is_auth_refused(exc):
-            _note_tls_failure(exc, target)
-            raise
-    # Outside the except block, so a second refusal is not chained to the first. Only this
-    # token is dropped: if a concurrent retry already replaced it, that one is reused.
-    cache.invalidate(target.key.key, token)
-    on_retry()
-    fresh = cache.get(target.key.key, target.key.sign)
-    try:
-        return _attempt(target, build(target, fresh, driver_kwargs))
-    except Exception as exc:
-        if target.adapter.is_auth_refused(exc):
-            for note in refusal_notes(target, fresh, retried=fresh is not token):
-                _add_note(exc, note)
-        else:
-            _note_tls_failure(exc, target)
-        raise
+    """Run :func:`flow` blocking: log in; a refused token is dropped and retried once."""
+    adapter = target.adapter
+    if not adapter.SYNC:
+        raise ConfigurationError(
+            f"driver={adapter.NAME!r} is asynchronous: use await connect_async(...)"
+        )
+    key = target.key
+    steps = flow(cache, target, on_retry)
+    reply: Any = None
+    error: Exception | None = None
+    while True:
+        try:
+            request, argument = steps.send(reply) if error is None else steps.throw(error)
+        except StopIteration as done:
+            return done.value
+        reply = error = None
+        unencodable = False
+        try:
+            if request is TOKEN:
+                reply = cache.get(key.key, key.sign)
+            elif request is CONNECT:
+                reply = adapter.connect(build(target, argument, driver_kwargs))
+            else:
+                note_tls_failure(argument, target)
+        except UnicodeEncodeError:
+            # The driver could not encode something, and the error's .object may be the
+            # token: replaced outside the except block, so it is not even kept as __context__.
+            unencodable = True
+        except Exception as exc:
+            error = exc
+        if unencodable:
+            error = _unencodable(target)
 
 
-def _note_tls_failure(exc: BaseException, target: Target) -> None:
-    # The drivers say only "certificate verify failed": name the issuer and the way out.
+async def login_async(
+    cache: TokenCache,
+    target: Target,
+    driver_kwargs: Mapping[str, Any],
+    on_retry: Callable[[], None],
+) -> Any:
+    """Run :func:`flow` awaiting: the driver's connect is awaited, signing and anything else
+    that can block (a host name in ``address=`` to resolve, the TLS-failure probe) runs in a
+    worker thread."""
+    import asyncio  # here, not at the top: `import rds_iam_auth` stays light
+
+    adapter = cast("AsyncDriverAdapter", target.adapter)
+    if not adapter.ASYNC:
+        raise ConfigurationError(
+            f"driver={adapter.NAME!r} has no asyncio API: use connect() (in a worker thread "
+            "from async code), or an async driver: asyncpg, psycopg, aiomysql, asyncmy"
+        )
+    key = target.key
+    resolves = target.address is not None and adapter.RESOLVES_ADDRESS
+    steps = flow(cache, target, on_retry)
+    reply: Any = None
+    error: Exception | None = None
+    while True:
+        try:
+            request, argument = steps.send(reply) if error is None else steps.throw(error)
+        except StopIteration as done:
+            return done.value
+        reply = error = None
+        unencodable = False
+        try:
+            if request is TOKEN:
+                reply = await cache.get_async(key.key, key.sign)
+            elif request is CONNECT:
+                if resolves:
+                    kwargs = await asyncio.to_thread(build, target, argument, driver_kwargs)
+                else:
+                    kwargs = build(target, argument, driver_kwargs)
+                reply = await adapter.connect_async(kwargs)
+            else:
+                await asyncio.to_thread(note_tls_failure, argument, target)
+        except UnicodeEncodeError:
+            unencodable = True  # as in login(): the error may hold the token
+        except Exception as exc:
+            error = exc
+        if unencodable:
+            error = _unencodable(target)
+
+
+def note_tls_failure(exc: BaseException, target: Target) -> None:
+    """The drivers say only "certificate verify failed": name the issuer and the way out."""
     from ._tlsnotes import verification_failure, verification_notes
 
     reason = verification_failure(exc)
@@ -129,59 +215,3 @@ def _add_note(exc: BaseException, note: str) -> None:
         exc.add_note(note)
     else:  # Python 3.10: the attribute 3.11's add_note() fills
         exc.__notes__ = [*getattr(exc, "__notes__", []), note]  # type: ignore[attr-defined]
-
-
-_KEY_ID = re.compile(r"[?&]X-Amz-Credential=([A-Z0-9]{16,128})%2F")
-
-
-def key_id(token: Token) -> str | None:
-    """The access key id a token was signed with (not a secret), if it is a SigV4 token."""
-    match = _KEY_ID.search(token.value)
-    return match.group(1) if match else None
-
-
-def refusal_notes(target: Target, token: Token, *, retried: bool) -> list[str]:
-    """What was signed and the likely causes of a refusal, most likely first; never the token."""
-    key = target.key
-    endpoint = key.endpoint
-    engine = "PostgreSQL" if target.adapter.DEFAULT_PORT == 5432 else "MySQL"
-    expires = token.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    dialled = f", dialled {target.address.host}:{target.address.port}" if target.address else ""
-    twice = " twice (the second freshly signed)" if retried else ""
-    signed = (
-        f"rds_iam_auth: the server refused the IAM token{twice}. Signed for host "
-        f"{endpoint.host!r} port {endpoint.port}{dialled}, user {key.user!r}, region "
-        f"{endpoint.region} (from {key.region_source}), key {key_id(token) or '(not SigV4)'}, "
-        f"expires {expires}."
-    )
-    causes: list[str] = []
-    if key.region_source != "the host name":
-        causes.append(
-            f"the region: {endpoint.region} came from {key.region_source}; it must be the "
-            "region of the database"
-        )
-    if endpoint.kind == "custom":
-        causes.append(
-            f"the host name: the token is valid only for the endpoint name RDS knows, not "
-            f"{endpoint.host!r} (an IP, CNAME or tunnel): pass the RDS endpoint as host and "
-            "dial the other name with address="
-        )
-    if engine == "PostgreSQL":
-        causes.append(f'the database user: run GRANT rds_iam TO "{key.user}";')
-    else:
-        causes.append(
-            f"the database user: CREATE USER '{key.user}' IDENTIFIED WITH "
-            "AWSAuthenticationPlugin AS 'RDS' (Aurora/RDS MySQL) and REQUIRE SSL"
-        )
-    causes.append(
-        "expired or revoked temporary credentials (an ended SSO session, a rotated role): "
-        "sign in again or let the credentials refresh"
-    )
-    causes.append(
-        f"the IAM policy: the caller needs rds-db:connect on arn:aws:rds-db:{endpoint.region}:"
-        f"<account>:dbuser:<DbiResourceId or cluster resource id>/{key.user} (the resource id, "
-        "not the instance name)"
-    )
-    return [signed, "Likely causes, most likely first:"] + [
-        f"  {n}. {cause}" for n, cause in enumerate(causes, 1)
-    ]

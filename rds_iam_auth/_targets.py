@@ -141,6 +141,26 @@ class Targets:
             self._remember(args, key)
         return key
 
+    def remembered_key(self, host: str, port: Any, user: str, region: Any) -> Key | None:
+        """The Key :meth:`key` would return, if it is remembered (no validation, no I/O)."""
+        try:
+            key: Key | None = self.remembered[("token", host, port, user, region)]
+        except (KeyError, TypeError):
+            return None
+        return key if type(port) is int else None
+
+    def remembered_target(
+        self, host: str, user: str, driver: str, where: tuple[Any, Any, Any]
+    ) -> Target | None:
+        """The Target :meth:`target` would return, if it is remembered (no validation, no I/O)."""
+        args = (host, user, driver, *where)
+        try:
+            target: Target | None = self.remembered[args]
+        except (KeyError, TypeError):
+            return None
+        port = where[0]
+        return target if port is None or type(port) is int else None
+
     def target(self, host: str, user: str, driver: str, where: tuple[Any, Any, Any]) -> Target:
         """The validated Target for ``connect()``'s arguments; ``where`` is (port, region,
         address)."""

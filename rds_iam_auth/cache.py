@@ -13,7 +13,6 @@ until it expires; after that the failure is raised (to each waiting caller as it
 
 from __future__ import annotations
 
-import copy
 import itertools
 import logging
 import threading
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from . import _fork
+from ._flight import Flight
 from .errors import ConnectorClosedError
 from .token import Token
 
@@ -35,6 +35,7 @@ a login takes time, and a token that expires in transit is refused."""
 logger = logging.getLogger("rds_iam_auth")
 
 _Sign = Callable[[datetime], Token]
+_NO_FLIGHT = Flight()  # placeholder in _claim's answer when a token is served
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,51 +47,14 @@ class CacheStats:
     refreshes: int = 0
 
 
-class _Flight:
-    """One signing in progress; followers wait on ``done``."""
-
-    __slots__ = ("done", "error", "token")
-
-    def __init__(self) -> None:
-        self.done = threading.Event()
-        self.token: Token | None = None
-        self.error: BaseException | None = None
-
-
 class _Entry:
     __slots__ = ("flight", "mandatory_at", "refresh_at", "token", "valid_until", "warned")
 
     def __init__(self) -> None:
         self.token: Token | None = None
         self.refresh_at = self.mandatory_at = self.valid_until = 0.0
-        self.flight: _Flight | None = None
+        self.flight: Flight | None = None
         self.warned = False
-
-
-def _own_copy(error: BaseException) -> BaseException:
-    """The leader's exception for one waiting caller: same type and args, its own traceback.
-
-    One object raised in 64 threads would collect all 64 tracebacks. Explicit chaining
-    (``__cause__``) is kept; a context the leader's code suppressed (``raise ... from None``,
-    often to hide frames that hold secrets) is not.
-    """
-    try:
-        twin = copy.copy(error)  # cls(*args) plus __dict__; no traceback, no chaining
-        if twin is error or type(twin) is not type(error) or twin.args != error.args:
-            raise TypeError  # an __init__ that rewrites its args (e.g. formats a message)
-    except Exception:  # anything an __init__ may raise
-        try:
-            twin = type(error).__new__(type(error), *error.args)  # no __init__ this time
-            twin.args = error.args
-            twin.__dict__.update(vars(error))
-        except Exception:
-            return error  # uncopyable: sharing the object beats raising the wrong type
-    twin.__cause__ = error.__cause__
-    twin.__suppress_context__ = error.__suppress_context__
-    twin.__context__ = None if error.__suppress_context__ else error.__context__
-    if isinstance(notes := getattr(error, "__notes__", None), list):
-        twin.__notes__ = list(notes)  # type: ignore[attr-defined]  # not shared: add_note appends
-    return twin
 
 
 class TokenCache:
@@ -181,8 +145,8 @@ class TokenCache:
     def get(self, key: Hashable, sign: _Sign) -> Token:
         """Return a valid token for ``key``, calling ``sign(now)`` when one is needed.
 
-        ``sign`` runs outside the cache lock, at most once at a time per key; callers for other
-        keys never wait on it.
+        ``sign`` runs outside the cache lock, at most once at a time per key (across threads
+        and coroutines); callers for other keys never wait on it.
 
         Raises:
             ConnectorClosedError: :meth:`close` was called.
@@ -198,6 +162,46 @@ class TokenCache:
             except KeyError:
                 pass  # evicted or invalidated just now; the token is still valid
             return fresh[0]
+        token, entry, flight, leader = self._claim(key, now)
+        if token is not None:
+            return token
+        if leader:
+            return self._lead(key, entry, flight, now, sign)
+        return flight.wait()
+
+    async def get_async(self, key: Hashable, sign: _Sign) -> Token:
+        """:meth:`get` for coroutines: a hit returns on the loop; ``sign`` runs in a worker
+        thread and waiting callers await it, so nothing here blocks the running loop.
+
+        A signing in flight is shared with threads calling :meth:`get` for the same key.
+        Cancelling the caller does not cancel the signing (other callers may wait for it).
+        """
+        now = self._clock()
+        fresh = self._fresh.get(key)
+        if fresh is not None and now < fresh[1]:
+            self._count_fresh_hit()
+            try:  # noqa: SIM105 - as in get()
+                self._entries.move_to_end(key)
+            except KeyError:
+                pass
+            return fresh[0]
+        token, entry, flight, leader = self._claim(key, now)
+        if token is not None:
+            return token
+        if leader:
+            import asyncio  # here, not at the top: `import rds_iam_auth` stays light
+
+            job = asyncio.get_running_loop().run_in_executor(
+                None, self._lead, key, entry, flight, now, sign
+            )
+            # Retrieved here so that a job whose caller was cancelled logs no "exception was
+            # never retrieved"; its followers get the error through the flight.
+            job.add_done_callback(lambda done: done.cancelled() or done.exception())
+            return await asyncio.shield(job)
+        return await flight.wait_async()
+
+    def _claim(self, key: Hashable, now: float) -> tuple[Token | None, _Entry, Flight, bool]:
+        """Under the lock: a token to serve now, or the flight to lead (True) or wait for."""
         with self._lock:
             if self._closed:
                 raise ConnectorClosedError("this Connector is closed; build a new one")
@@ -210,29 +214,19 @@ class TokenCache:
             else:
                 self._entries.move_to_end(key)
             token = entry.token
+            flight = entry.flight
             if token is not None and now < entry.refresh_at:
                 self._hits += 1
-                return token
-            flight = entry.flight
+                return token, entry, _NO_FLIGHT, False
             if flight is not None:
                 if token is not None and now < entry.mandatory_at:
                     self._hits += 1
-                    return token  # advisory window: someone else is already refreshing
-                leader = False
-            else:
-                flight = entry.flight = _Flight()
-                leader = True
-        if leader:
-            return self._lead(key, entry, flight, now, sign)
-        flight.done.wait()
-        if flight.error is not None:
-            raise _own_copy(flight.error)
-        assert flight.token is not None
-        return flight.token
+                    return token, entry, flight, False  # advisory: someone else refreshes
+                return None, entry, flight, False
+            flight = entry.flight = Flight()
+            return None, entry, flight, True
 
-    def _lead(
-        self, key: Hashable, entry: _Entry, flight: _Flight, now: float, sign: _Sign
-    ) -> Token:
+    def _lead(self, key: Hashable, entry: _Entry, flight: Flight, now: float, sign: _Sign) -> Token:
         previous = entry.token
         try:
             token = sign(datetime.fromtimestamp(now, timezone.utc))
@@ -249,8 +243,7 @@ class TokenCache:
                 else:
                     warn = False
             if not usable:
-                flight.error = exc
-                flight.done.set()
+                flight.finish(None, exc)
                 raise
             assert previous is not None
             if warn:
@@ -263,8 +256,7 @@ class TokenCache:
                     type(exc).__name__,
                     previous.expires_at.isoformat(),
                 )
-            flight.token = previous
-            flight.done.set()
+            flight.finish(previous, None)
             return previous
         valid_until = token.expires_at.timestamp()
         with self._lock:
@@ -281,8 +273,7 @@ class TokenCache:
             self._signings += 1
             if previous is not None:
                 self._refreshes += 1
-        flight.token = token
-        flight.done.set()
+        flight.finish(token, None)
         logger.debug(
             "signed a new token for %s@%s:%s, expires at %s",
             token.user,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _fork
 from ._connect_api import DriverConnect
+from ._connect_async_api import AsyncDriverConnect
 from ._login import build
 from ._targets import Targets
 from .cache import TokenCache
@@ -45,7 +46,7 @@ class Stats:
     retries: int
 
 
-class Connector(DriverConnect):
+class Connector(DriverConnect, AsyncDriverConnect):
     """Opens database connections authenticated with IAM tokens, over verified TLS.
 
     One Connector holds one credential source and one token cache; share it across threads

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DRIVERS",
     "Address",
+    "AsyncDriverAdapter",
     "ConnectKwargs",
     "DriverAdapter",
     "get_adapter",
@@ -29,7 +30,7 @@ __all__ = [
     "require_version",
 ]
 
-# name → adapter module; later drivers (asyncpg, aiomysql, asyncmy) add a line here.
+# name → adapter module. "psycopg" serves both connect() and connect_async().
 DRIVERS: Mapping[str, str] = {
     "psycopg": "rds_iam_auth.drivers.psycopg",
     "pymysql": "rds_iam_auth.drivers.pymysql",
@@ -37,6 +38,9 @@ DRIVERS: Mapping[str, str] = {
     "pg8000": "rds_iam_auth.drivers.pg8000",
     "mysql.connector": "rds_iam_auth.drivers.mysql_connector",
     "mysqlclient": "rds_iam_auth.drivers.mysqlclient",
+    "asyncpg": "rds_iam_auth.drivers.asyncpg",
+    "aiomysql": "rds_iam_auth.drivers.aiomysql",
+    "asyncmy": "rds_iam_auth.drivers.asyncmy",
 }
 
 
@@ -71,11 +75,13 @@ _SECRET_KEYS = frozenset({"password", "passwd", "sslpassword", "ssl_key_password
 
 
 class DriverAdapter(Protocol):
-    """What every adapter module provides."""
+    """What every adapter module provides (``connect`` only where ``SYNC`` is true)."""
 
     NAME: str
     DEFAULT_PORT: int
     SUPPORTS_ADDRESS: bool
+    SYNC: bool  # connect() works: a DB-API driver
+    ASYNC: bool  # connect_async() works: an asyncio driver (module is an AsyncDriverAdapter)
 
     def build_kwargs(
         self,
@@ -101,6 +107,18 @@ class DriverAdapter(Protocol):
 
     def is_auth_refused(self, exc: BaseException) -> bool:
         """True when ``exc`` is the server refusing the IAM token at login."""
+        ...
+
+
+class AsyncDriverAdapter(DriverAdapter, Protocol):
+    """What an adapter with ``ASYNC`` true adds."""
+
+    # build_kwargs resolves a host name in address= itself (libpq's hostaddr is numeric), so
+    # the async shell runs it in a worker thread then.
+    RESOLVES_ADDRESS: bool
+
+    async def connect_async(self, kwargs: Mapping[str, Any]) -> Any:
+        """Import the driver and open a connection without blocking the loop."""
         ...
 
 

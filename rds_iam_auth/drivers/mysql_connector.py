@@ -56,6 +56,8 @@ from ._policy import CONFIG_FILE, CREDENTIALS, TARGET, TLS, KeywordPolicy
 NAME = "mysql.connector"
 DEFAULT_PORT = 3306
 SUPPORTS_ADDRESS = True  # pure-Python implementation only; use_pure=False refuses it
+SYNC = True
+ASYNC = False
 MIN_VERSION = (9, 1)
 CLEARTEXT = "mysql_clear_password"
 

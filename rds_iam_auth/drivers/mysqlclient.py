@@ -52,6 +52,8 @@ from ._policy import CREDENTIALS, TLS, KeywordPolicy, check_text
 NAME = "mysqlclient"
 DEFAULT_PORT = 3306
 SUPPORTS_ADDRESS = False
+SYNC = True
+ASYNC = False
 MIN_VERSION = (2, 2)
 DISABLE_VERIFICATION_ENV = "MARIADB_TLS_DISABLE_PEER_VERIFICATION"
 

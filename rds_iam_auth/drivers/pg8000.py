@@ -57,6 +57,8 @@ from ._policy import CREDENTIALS, TARGET, TLS, KeywordPolicy, check_text
 NAME = "pg8000"
 DEFAULT_PORT = 5432
 SUPPORTS_ADDRESS = True
+SYNC = True
+ASYNC = False
 
 INVALID_AUTHORIZATION = "28000"
 _AUTH_FAILED = "auth_failed"  # the server routine that reports a failed authentication method

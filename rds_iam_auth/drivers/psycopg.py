@@ -22,6 +22,9 @@ from . import Address, ConnectKwargs, _libpq, import_driver
 NAME = "psycopg"
 DEFAULT_PORT = 5432
 SUPPORTS_ADDRESS = True
+SYNC = True
+ASYNC = True
+RESOLVES_ADDRESS = True  # resolve_numeric() for hostaddr
 # psycopg.Connection.connect's own keywords; their values are Python objects, not libpq text.
 _DRIVER_KEYWORDS = ("autocommit", "prepare_threshold", "context", "row_factory", "cursor_factory")
 POLICY = _libpq.policy(NAME, _DRIVER_KEYWORDS)
@@ -69,6 +72,11 @@ def build_kwargs(
 def connect(kwargs: Mapping[str, Any]) -> Any:
     """Open a ``psycopg.Connection``."""
     return load().connect(**kwargs)
+
+
+async def connect_async(kwargs: Mapping[str, Any]) -> Any:
+    """Open a ``psycopg.AsyncConnection`` (the same keywords and policy as ``connect``)."""
+    return await load().AsyncConnection.connect(**kwargs)
 
 
 def is_auth_refused(exc: BaseException) -> bool:

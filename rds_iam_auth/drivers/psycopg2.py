@@ -55,6 +55,8 @@ from ._policy import KeywordPolicy
 NAME = "psycopg2"
 DEFAULT_PORT = 5432
 SUPPORTS_ADDRESS = True
+SYNC = True
+ASYNC = False
 DEBUG_VARIABLE = "PSYCOPG_DEBUG"
 # psycopg2.connect's own keywords whose values are Python objects, checked in _objects().
 _OBJECTS = frozenset({"connection_factory", "cursor_factory"})

@@ -21,6 +21,8 @@ from ._policy import KeywordPolicy
 NAME = "pymysql"
 DEFAULT_PORT = 3306
 SUPPORTS_ADDRESS = True
+SYNC = True
+ASYNC = False
 _OBJECTS = frozenset({"conv", "cursorclass"})
 POLICY = KeywordPolicy(
     NAME,
