@@ -17,7 +17,7 @@ from benchmarks import cold, contexts, report, server, warm  # noqa: E402
 from benchmarks.common import Row  # noqa: E402
 
 TIME_LIMIT_S = 300
-ALL_ITEMS = [str(i) for i in range(1, 12)]
+ALL_ITEMS = [str(i) for i in range(1, 13)]
 FULL = {
     "cold": 9,
     "rounds": 7,
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one flat list
     items = set(args.only.split(",")) - {""} if args.only else set(ALL_ITEMS)
     unknown = items - set(ALL_ITEMS)
     if unknown:
-        parser.error(f"unknown items {sorted(unknown)}; choose from 1..11")
+        parser.error(f"unknown items {sorted(unknown)}; choose from 1..12")
     s = QUICK if args.quick else FULL
     started = time.perf_counter()
     rows: list[Row] = []
@@ -96,11 +96,11 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one flat list
         guarded("items 1-3: cold processes", cold_rows, {"1", "2", "3"})
     if items & {"4", "5"}:
         guarded("items 4-5: warm signing and cache hits", warm_rows, {"4", "5"})
-    if items & {"6", "7", "8", "11"}:
+    if items & {"6", "7", "8", "11", "12"}:
         guarded(
-            "items 6-8, 11: emulator (PostgreSQL, MariaDB)",
+            "items 6-8, 11-12: emulator (PostgreSQL, MariaDB)",
             lambda: server.run(s["server"], s["blocks"], s["per_block"], items),
-            {"6", "7", "8", "11"},
+            {"6", "7", "8", "11", "12"},
         )
     if "9" in items:
         guarded("item 9: contention", lambda: warm.contention(s["contention"]), {"9"})

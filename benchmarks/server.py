@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from . import drivers
+from . import asyncio_loop, drivers
 from .common import AwsFiles, Row, alternate, median, ratio_row, run_child, skipped_rows
 
 ITEM6 = ["psycopg: cold process -> SELECT 1", "pymysql: cold process -> SELECT 1"]
@@ -371,6 +371,8 @@ def run(repeats: int, blocks: int, per_block: int, items: set[str]) -> list[Row]
                     rows += threaded(emu, files, max(1, repeats // 3))
                 if "11" in items:
                     rows += drivers.run(emu, files, max(3, repeats // 2), blocks, per_block)
+                if "12" in items:
+                    rows += asyncio_loop.run(emu, max(2, repeats // 2))
                 if rows:
                     rows[0].note = (rows[0].note + f"; emulator setup {setup_s:.1f} s").lstrip("; ")
                 return rows
@@ -379,7 +381,13 @@ def run(repeats: int, blocks: int, per_block: int, items: set[str]) -> list[Row]
         finally:
             files.close()
     rows = []
-    for item, metrics in (("6", ITEM6), ("7", ITEM7), ("8", ITEM8), ("11", drivers.DRIVERS)):
+    for item, metrics in (
+        ("6", ITEM6),
+        ("7", ITEM7),
+        ("8", ITEM8),
+        ("11", drivers.DRIVERS),
+        ("12", ("async",)),
+    ):
         if item in items:
             rows += skipped_rows(item, metrics, reason)
     return rows
