@@ -19,6 +19,7 @@ pytestmark = pytest.mark.integration
         ("connect_psycopg.py", "postgres"),
         ("connect_pymysql.py", "mariadb"),
         ("sqlalchemy_creator.py", "postgres"),
+        ("async_engine_and_pool.py", "postgres"),
     ],
 )
 def test_example_runs(script: str, engine: str, emulator: Emulator, tmp_path: Path) -> None:
