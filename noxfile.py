@@ -22,7 +22,8 @@ TEST_DEPS = [
     "sqlalchemy[asyncio]>=2.0.16",  # 2.1 no longer pulls greenlet itself
     "psycopg-pool>=3.3",
     "django>=5.2",  # pip picks 5.2 LTS on 3.10/3.11, 6.x on 3.12+
-    "moto[server]>=5",  # a local STS on loopback for credential refresh and doctor
+    "moto[server]>=5",
+    "uvloop>=0.21",  # the async path under another event loop  # a local STS on loopback for credential refresh and doctor
     "hypothesis>=6.100",
 ]
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
