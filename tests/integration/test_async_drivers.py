@@ -270,3 +270,35 @@ def _collect_garbage() -> Any:
     import gc
 
     gc.collect()
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_address_dials_elsewhere_and_verifies_the_endpoint_name(
+    profile: AsyncProfile, emulator: Emulator, loop: str
+) -> None:
+    # Signed for and verified as "localhost" (a name in the server's certificate) while the
+    # socket goes to 127.0.0.1, whose name the driver passes as server_hostname: the context's
+    # wrap_bio pins the endpoint's name, under asyncio's and uvloop's TLS alike.
+    import uvloop
+
+    info = profile.server(emulator)
+    before = len(emulator.verifier_log(profile.engine))
+
+    async def main() -> tuple[str, bool]:
+        with _connector(info) as connector:
+            conn = await connector.connect_async(
+                "localhost",
+                info.user,
+                driver=profile.driver,
+                port=info.port,
+                address=f"127.0.0.1:{info.port}",
+                **{profile.db_key: info.database},
+            )
+            try:
+                return await whoami(conn, profile.driver)
+            finally:
+                await close(conn, profile.driver)
+
+    run = uvloop.run if loop == "uvloop" else asyncio.run
+    assert run(main()) == (info.user, True)
+    assert emulator.verifier_log(profile.engine)[before:][0].startswith("ACCEPTED")
