@@ -14,6 +14,10 @@ import nox
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 # The signer uses two underscore methods of botocore: test both ends of the declared range.
 OLDEST_BOTOCORE = ["botocore==1.34.0", "boto3==1.34.0"]
+# The first botocore/boto3 with client("dsql").generate_db_connect_auth_token and
+# generate_db_connect_admin_auth_token, the reference of the DSQL parity tests (our DSQL
+# signing itself needs nothing newer than OLDEST_BOTOCORE).
+OLDEST_DSQL_BOTOCORE = ["botocore==1.35.74", "boto3==1.35.74"]
 TEST_DEPS = [
     "pytest>=8",
     "pytest-xdist>=3.5",
@@ -22,8 +26,8 @@ TEST_DEPS = [
     "sqlalchemy[asyncio]>=2.0.16",  # 2.1 no longer pulls greenlet itself
     "psycopg-pool>=3.3",
     "django>=5.2",  # pip picks 5.2 LTS on 3.10/3.11, 6.x on 3.12+
-    "moto[server]>=5",
-    "uvloop>=0.21",  # the async path under another event loop  # a local STS on loopback for credential refresh and doctor
+    "moto[server]>=5",  # a local STS on loopback for credential refresh and doctor
+    "uvloop>=0.21",  # the async path under another event loop
     "hypothesis>=6.100",
 ]
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -93,7 +97,9 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *args, env={"AWS_EC2_METADATA_DISABLED": "true"})
     if session.python == PYTHONS[0] and not session.posargs:
         session.install(*OLDEST_BOTOCORE)
-        session.run("pytest", "-q", "tests/unit/test_signer_parity.py")
+        session.run("pytest", "-q", "tests/unit/test_signer_parity.py", "tests/unit/test_dsql.py")
+        session.install(*OLDEST_DSQL_BOTOCORE)
+        session.run("pytest", "-q", "tests/unit/test_dsql_parity.py")
         session.install("--upgrade", "botocore", "boto3")
 
 

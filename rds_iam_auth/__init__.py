@@ -1,4 +1,4 @@
-"""IAM database authentication for Amazon RDS, Aurora and RDS Proxy.
+"""IAM database authentication for Amazon RDS, Aurora, RDS Proxy and Aurora DSQL.
 
 Signs SigV4 tokens (byte-identical to boto3's ``generate_db_auth_token``) without an RDS
 client, caches them until shortly before they expire, and connects psycopg, psycopg2, pg8000,
@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 
 from ._default import connect, connect_async
+from ._dsql import dsql_host
 from ._version import __version__
 from .connector import Connector, Stats
 from .endpoint import Endpoint, parse_endpoint
@@ -31,7 +32,7 @@ from .errors import (
     RegionNotFoundError,
     TokenGenerationError,
 )
-from .signer import SigV4Signer, generate_auth_token
+from .signer import SigV4Signer, generate_auth_token, generate_dsql_token
 from .token import Signer, Token
 
 __all__ = [
@@ -52,7 +53,9 @@ __all__ = [
     "__version__",
     "connect",
     "connect_async",
+    "dsql_host",
     "generate_auth_token",
+    "generate_dsql_token",
     "parse_endpoint",
 ]
 

@@ -50,6 +50,10 @@ def refusal_notes(target: Target, token: Token, *, retried: bool) -> list[str]:
             f"{endpoint.host!r} (an IP, CNAME or tunnel): pass the RDS endpoint as host and "
             "dial the other name with address="
         )
+    if endpoint.kind == "dsql":
+        return [signed, "Likely causes, most likely first:"] + [
+            f"  {n}. {cause}" for n, cause in enumerate(causes + _dsql_causes(target), 1)
+        ]
     if engine == "PostgreSQL":
         causes.append(f'the database user: run GRANT rds_iam TO "{key.user}";')
     else:
@@ -69,3 +73,26 @@ def refusal_notes(target: Target, token: Token, *, retried: bool) -> list[str]:
     return [signed, "Likely causes, most likely first:"] + [
         f"  {n}. {cause}" for n, cause in enumerate(causes, 1)
     ]
+
+
+def _dsql_causes(target: Target) -> list[str]:
+    from ._dsql import ADMIN_USER, dsql_action
+
+    key = target.key
+    action = dsql_action(key.user)
+    causes = []
+    if key.user != ADMIN_USER:
+        causes.append(
+            f'the database role: connected as {ADMIN_USER}, run AWS IAM GRANT "{key.user}" TO '
+            "'arn:aws:iam::<account>:role/<your role>'; (and CREATE ROLE ... WITH LOGIN first)"
+        )
+    causes.append(
+        "expired or revoked temporary credentials (an ended SSO session, a rotated role): "
+        "sign in again or let the credentials refresh"
+    )
+    causes.append(
+        f"the IAM policy: the caller needs dsql:{action} on arn:aws:dsql:"
+        f"{key.endpoint.region}:<account>:cluster/<cluster id> ({ADMIN_USER} needs "
+        "DbConnectAdmin, every other role DbConnect; a signer forced to the other action fails)"
+    )
+    return causes

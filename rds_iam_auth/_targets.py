@@ -17,7 +17,7 @@ from ._login import Key, Target
 from .drivers import get_adapter
 from .endpoint import Endpoint, parse_endpoint, region_from_host, validate_host, validate_region
 from .errors import ConfigurationError, ConnectorClosedError
-from .signer import validate_user
+from .signer import check_expires_for, validate_user
 from .tls import Fetcher, TlsMode, TlsSettings, ca_bundle_path, trust_group
 
 if TYPE_CHECKING:
@@ -43,9 +43,11 @@ class Targets:
         ca: str | None,
         ca_fetcher: Fetcher | None,
         max_remembered: int,
+        expires_in_s: int | None = None,
     ) -> None:
         self.closed = False
         self._signer = signer
+        self._expires_in_s = expires_in_s  # SigV4 only; a custom signer= checks its own
         self._source = source
         self._region = region
         self._tls_mode = tls_mode
@@ -102,6 +104,10 @@ class Targets:
             region = self._default_region()
             source = "Connector(region=)" if self._region else "the AWS profile or environment"
         endpoint: Endpoint = parse_endpoint(host, port, region)
+        if self._expires_in_s is not None:
+            # Per host: one Connector may serve RDS (<= 900 s) and DSQL (<= 604800 s) hosts.
+            # Keys are remembered, so this runs once per distinct call, never per signing.
+            check_expires_for(endpoint, self._expires_in_s)
         return Key(endpoint, validate_user(user), self._signer, source)
 
     def _warn_region(self, host: str, host_region: str, region: str) -> None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from . import _fork
 from ._connect_api import DriverConnect
 from ._connect_async_api import AsyncDriverConnect
+from ._dsql import MAX_DSQL_EXPIRES_IN_S
 from ._login import build
 from ._targets import Targets
 from .cache import TokenCache
@@ -68,7 +69,9 @@ class Connector(DriverConnect, AsyncDriverConnect):
             port-forwards keep ``verify-full`` with ``address=``.
         clock: Returns epoch seconds; default ``time.time``. Used for all cache decisions.
         refresh_before_s: Re-sign a cached token this many seconds before it expires.
-        expires_in_s: Lifetime written into each token, 1..900 seconds (SigV4 signing only).
+        expires_in_s: Lifetime written into each token (SigV4 signing only): 1..900 seconds
+            for RDS hosts, up to 604800 for Aurora DSQL hosts. A token asked for a host that
+            does not accept it raises ``ConfigurationError`` (before anything is signed).
         max_cached: At most this many (host, port, user, region) tokens are kept.
         ca_fetcher: Downloads the GovCloud and China RDS bundles; injectable for offline tests.
     """
@@ -103,7 +106,8 @@ class Connector(DriverConnect, AsyncDriverConnect):
             raise ConfigurationError(f"max_cached must be a positive int, got {max_cached!r}")
         if clock is not None and not callable(clock):
             raise ConfigurationError("clock must be a callable returning epoch seconds")
-        validate_expires_in(expires_in_s)
+        # The limit depends on the host (900 s RDS, 604800 s DSQL): checked per host by Targets.
+        validate_expires_in(expires_in_s, MAX_DSQL_EXPIRES_IN_S)
         self._signer = self._make_signer(signer, session, credentials, profile, expires_in_s)
         self._cache = TokenCache(
             clock=clock or time.time, refresh_before_s=refresh_before_s, max_size=max_cached
@@ -111,6 +115,7 @@ class Connector(DriverConnect, AsyncDriverConnect):
         self._targets = Targets(
             signer=self._signer,
             source=self._source,
+            expires_in_s=expires_in_s if signer is None else None,
             region=self._region,
             tls_mode=self._tls_mode,
             ca=self._ca,

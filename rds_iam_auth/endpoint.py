@@ -1,4 +1,4 @@
-"""Endpoint parsing: host validation and region inference from RDS host names (pure).
+"""Endpoint parsing: host validation and region inference from RDS and DSQL host names (pure).
 
 A host is one DNS name (ASCII letters, digits, ``-``, ``_`` and ``.``; internationalised names
 in their punycode ``xn--`` form) or one IPv4 address. IPv6 literals are not accepted as the
@@ -25,6 +25,7 @@ EndpointKind = Literal[
     "proxy-endpoint",
     "shard-group",
     "global",
+    "dsql",
     "custom",
 ]
 
@@ -59,6 +60,9 @@ _RDS_HOST_PATTERNS = (
     re.compile(rf"{_NAME_ID}\.rds\.{_REGION}\.{_SUFFIX}"),
 )
 _GLOBAL_HOST = re.compile(rf"{_LABEL}\.global-[a-z0-9]+\.global\.rds\.amazonaws\.com")
+# Aurora DSQL clusters: `<id>.dsql.<region>.on.aws`, and `<id>.dsql-<suffix>.<region>.on.aws`
+# (the PrivateLink form, e.g. `dsql-fnh4`), as the AWS DSQL connectors match them.
+_DSQL_HOST = re.compile(rf"[a-z0-9]+\.dsql(?:[a-z0-9-]*[a-z0-9])?\.{_REGION}\.on\.aws")
 _KIND_BY_PREFIX: dict[str | None, EndpointKind] = {
     None: "instance",
     "proxy-": "proxy",
@@ -106,18 +110,22 @@ def _classify(host: str) -> tuple[str | None, EndpointKind]:
             return match.group("region"), _KIND_BY_PREFIX[match.group("prefix")]
     if _GLOBAL_HOST.fullmatch(name):
         return None, "global"
+    match = _DSQL_HOST.fullmatch(name)
+    if match:
+        return match.group("region"), "dsql"
     return None, "custom"
 
 
 def region_from_host(host: str) -> str | None:
-    """Return the AWS region named in an RDS host name.
+    """Return the AWS region named in an RDS or Aurora DSQL host name.
 
     Args:
         host: Any host name; case and one trailing dot are ignored.
 
     Returns:
-        The region, e.g. ``"us-east-1"``, or ``None`` for any host that is not an RDS host
-        name (IP addresses, ``localhost``, custom DNS names, global database endpoints).
+        The region, e.g. ``"us-east-1"``, or ``None`` for any host that is neither an RDS
+        nor a DSQL host name (IP addresses, ``localhost``, custom DNS names, global database
+        endpoints).
     """
     return _classify(host)[0]
 
@@ -247,9 +255,11 @@ def parse_endpoint(host: str, port: int | None = None, region: str | None = None
     """Validate an endpoint and determine the region its tokens are signed for.
 
     Args:
-        host: RDS, Aurora or RDS Proxy host name (or any DNS name / IPv4 address when
-            ``region`` is given). Case and a trailing dot are kept for signing.
-        port: The database port (required; 5432 for PostgreSQL, 3306 for MySQL).
+        host: RDS, Aurora, RDS Proxy or Aurora DSQL host name (or any DNS name / IPv4
+            address when ``region`` is given). Case and a trailing dot are kept for signing.
+            A DSQL host (``<cluster-id>.dsql.<region>.on.aws``) gives ``kind="dsql"``.
+        port: The database port (required; 5432 for PostgreSQL and DSQL, 3306 for MySQL);
+            DSQL tokens do not name it.
         region: Explicit signing region; wins over the region in the host name.
 
     Raises:
@@ -273,7 +283,7 @@ def _no_region_message(host: str, kind: EndpointKind) -> str:
     why = (
         "global database endpoints span regions"
         if kind == "global"
-        else "it is not an RDS host name (an IP address, localhost or a custom DNS name/CNAME)"
+        else "it is not an RDS or DSQL host name (an IP address, localhost or a CNAME)"
     )
     return (
         f"cannot infer the AWS region from host {host!r}: {why}. Pass region='us-east-1' "

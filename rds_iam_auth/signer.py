@@ -1,24 +1,18 @@
-"""SigV4 signing of RDS IAM authentication tokens, byte-identical to boto3.
+"""SigV4 signing of RDS and Aurora DSQL IAM authentication tokens, byte-identical to botocore.
 
-``boto3``'s ``client("rds").generate_db_auth_token`` loads the RDS service model and builds a
-whole client (~120 ms, ~13 MiB) to run one presign. For the host names RDS actually issues
-(letters, digits, ``.``, ``-``, ``_``) we compute the same SigV4 query signature with
-``hashlib``/``hmac`` directly: importing ``botocore.auth`` alone costs more than the rest of a
-cold start. ``parse_endpoint`` accepts no other host; an ``Endpoint`` built directly with one
-goes through botocore's own ``SigV4QueryAuth`` steps on a bare ``AWSRequest``. Both paths take
-the signing time as an argument and write nothing to botocore's DEBUG log, from which a token
-could be rebuilt; the parity tests hold both to boto3's bytes.
-"""
+boto3 builds a whole client (~120 ms, ~13 MiB) to run one presign; we run the presign alone
+(``_sigv4``), at the time given, without botocore's DEBUG log. Endpoints of kind ``"dsql"`` get
+DSQL tokens (service ``dsql``, ``Action=DbConnect`` or ``DbConnectAdmin``, no port, no user),
+all others RDS tokens (service ``rds-db``, ``Action=connect&DBUser=...``, with the port)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import re
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
+from ._dsql import ADMIN_USER, MAX_DSQL_EXPIRES_IN_S, DsqlAction, dsql_action, validate_dsql_action
+from ._dsql import SERVICE as _DSQL_SERVICE
+from ._sigv4 import presign
 from .credentials import CredentialSource, FrozenCredentials
 from .endpoint import Endpoint, parse_endpoint, region_from_host, validate_host, validate_port
 from .errors import ConfigurationError, TokenGenerationError
@@ -27,50 +21,40 @@ from .token import Token
 if TYPE_CHECKING:
     from botocore.credentials import Credentials
 
-__all__ = ["MAX_EXPIRES_IN_S", "SigV4Signer", "generate_auth_token"]
+__all__ = ["MAX_EXPIRES_IN_S", "SigV4Signer", "generate_auth_token", "generate_dsql_token"]
 
 MAX_EXPIRES_IN_S = 900
-"""RDS rejects tokens whose X-Amz-Expires exceeds 15 minutes."""
+"""RDS rejects tokens whose X-Amz-Expires exceeds 15 minutes (the default for DSQL too)."""
 
 _SERVICE = "rds-db"
-_SCHEME = "https://"
 _SIGV4_TIMESTAMP = "%Y%m%dT%H%M%SZ"
-_ALGORITHM = "AWS4-HMAC-SHA256"
-_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-# Hosts whose canonical form is simply their lower-case spelling (urlsplit agrees).
-_PLAIN_HOST = re.compile(r"[A-Za-z0-9._-]+\Z")
-
-_auth_class: Any = None
+_DSQL_PORT = 5432  # DSQL tokens name no port; the Endpoint still needs the one to dial
 
 
-def _quiet_query_auth() -> Any:
-    """Build (once) a SigV4QueryAuth subclass that signs at a given time, without logging."""
-    global _auth_class  # noqa: PLW0603 - lazily built so importing us does not import botocore
-    if _auth_class is None:
-        from botocore.auth import SigV4QueryAuth
-
-        class _QuietSigV4QueryAuth(SigV4QueryAuth):
-            # add_auth() would take the time itself and log the canonical request, string to
-            # sign and signature at DEBUG; these are its steps with neither.
-            def sign_at(self, request: Any, timestamp: str) -> None:
-                request.context["timestamp"] = timestamp
-                self._modify_request_before_signing(request)  # type: ignore[attr-defined]
-                canonical_request = self.canonical_request(request)
-                string_to_sign = self.string_to_sign(request, canonical_request)
-                signature = self.signature(string_to_sign, request)
-                self._inject_signature_to_request(request, signature)  # type: ignore[attr-defined]
-
-        _auth_class = _QuietSigV4QueryAuth
-    return _auth_class
-
-
-def validate_expires_in(expires_in_s: object) -> int:
-    """Check that ``expires_in_s`` is an int in 1..900."""
+def validate_expires_in(expires_in_s: object, maximum: int = MAX_EXPIRES_IN_S) -> int:
+    """Check that ``expires_in_s`` is an int in 1..``maximum`` (900; DSQL: 604800)."""
     if isinstance(expires_in_s, bool) or not isinstance(expires_in_s, int):
         raise ConfigurationError(f"expires_in_s must be an int, got {type(expires_in_s).__name__}")
-    if not 1 <= expires_in_s <= MAX_EXPIRES_IN_S:
+    if not 1 <= expires_in_s <= maximum:
+        limits = " (Aurora DSQL hosts; RDS takes at most 900)" if maximum > MAX_EXPIRES_IN_S else ""
         raise ConfigurationError(
-            f"expires_in_s must be between 1 and {MAX_EXPIRES_IN_S} seconds, got {expires_in_s}"
+            f"expires_in_s must be between 1 and {maximum} seconds{limits}, got {expires_in_s}"
+        )
+    return expires_in_s
+
+
+def check_expires_for(endpoint: Endpoint, expires_in_s: int) -> int:
+    """Check a valid ``expires_in_s`` (1..604800) against the limit of ``endpoint``'s kind.
+
+    Raises:
+        ConfigurationError: Over 900 seconds for an endpoint that is not Aurora DSQL.
+    """
+    if expires_in_s > MAX_EXPIRES_IN_S and endpoint.kind != "dsql":
+        raise ConfigurationError(
+            f"expires_in_s={expires_in_s} is over the {MAX_EXPIRES_IN_S} seconds RDS accepts, "
+            f"and {endpoint.host!r} is not an Aurora DSQL host (only those take up to "
+            f"{MAX_DSQL_EXPIRES_IN_S}): use expires_in_s <= {MAX_EXPIRES_IN_S} for RDS, e.g. a "
+            "separate Connector for DSQL"
         )
     return expires_in_s
 
@@ -120,17 +104,37 @@ def to_utc(now: object, name: str = "now") -> datetime:
 
 
 def sign_token(
-    creds: FrozenCredentials, endpoint: Endpoint, user: str, now: datetime, expires_in_s: int
+    creds: FrozenCredentials,
+    endpoint: Endpoint,
+    user: str,
+    now: datetime,
+    expires_in_s: int,
+    *,
+    action: DsqlAction | None = None,
 ) -> Token:
-    """Sign one token with frozen credentials; ``now`` must be aware."""
+    """Sign one token with frozen credentials; ``now`` must be aware.
+
+    ``action`` forces the action of a DSQL token (``None``: by user); RDS tokens ignore it.
+    """
     signed_at = now.astimezone(timezone.utc).replace(microsecond=0)
-    amz_date = signed_at.strftime(_SIGV4_TIMESTAMP)
+    if endpoint.kind == "dsql":
+        params: tuple[tuple[str, str], ...] = (("Action", dsql_action(user, action)),)
+        service, port = _DSQL_SERVICE, None
+    else:
+        params = (("Action", "connect"), ("DBUser", user))
+        service, port = _SERVICE, endpoint.port
     failure = ""
     try:
-        if _PLAIN_HOST.match(endpoint.host):
-            value = _sign_plain(creds, endpoint, user, amz_date, expires_in_s)
-        else:
-            value = _sign_botocore(creds, endpoint, user, amz_date, expires_in_s)
+        value = presign(
+            creds,
+            host=endpoint.host,
+            port=port,
+            params=params,
+            service=service,
+            region=endpoint.region,
+            amz_date=signed_at.strftime(_SIGV4_TIMESTAMP),
+            expires_in_s=expires_in_s,
+        )
     except Exception as exc:
         failure = type(exc).__name__
     if failure:
@@ -153,87 +157,32 @@ def sign_token(
     )
 
 
-def _quote(value: str) -> str:
-    # botocore.utils.percent_encode: UTF-8, everything but RFC 3986 unreserved escaped.
-    return quote(value, safe="-_.~")
-
-
-def _sign_plain(
-    creds: FrozenCredentials, endpoint: Endpoint, user: str, amz_date: str, expires_in_s: int
-) -> str:
-    """SigV4 presign of ``GET https://host:port/?Action=connect&DBUser=user``, as botocore."""
-    date = amz_date[:8]
-    scope = f"{date}/{endpoint.region}/{_SERVICE}/aws4_request"
-    # Query order of the URL botocore builds: the request's own parameters, then the auth ones.
-    params = [
-        ("Action", "connect"),
-        ("DBUser", _quote(user)),
-        ("X-Amz-Algorithm", _ALGORITHM),
-        ("X-Amz-Credential", _quote(f"{creds.access_key}/{scope}")),
-        ("X-Amz-Date", amz_date),
-        ("X-Amz-Expires", str(expires_in_s)),
-        ("X-Amz-SignedHeaders", "host"),
-    ]
-    if creds.token is not None:
-        params.append(("X-Amz-Security-Token", _quote(creds.token)))
-    query = "&".join(f"{k}={v}" for k, v in params)
-    host = endpoint.host.lower()
-    if endpoint.port != 443:  # the default https port is left out of the signed host header
-        host = f"{host}:{endpoint.port}"
-    canonical_request = (
-        f"GET\n/\n{'&'.join(f'{k}={v}' for k, v in sorted(params))}\n"
-        f"host:{host}\n\nhost\n{_EMPTY_SHA256}"
-    )
-    string_to_sign = (
-        f"{_ALGORITHM}\n{amz_date}\n{scope}\n"
-        f"{hashlib.sha256(canonical_request.encode()).hexdigest()}"
-    )
-    key = f"AWS4{creds.secret_key}".encode()
-    for part in (date, endpoint.region, _SERVICE, "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    signature = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
-    return f"{endpoint.host}:{endpoint.port}/?{query}&X-Amz-Signature={signature}"
-
-
-def _sign_botocore(
-    creds: FrozenCredentials, endpoint: Endpoint, user: str, amz_date: str, expires_in_s: int
-) -> str:
-    """The same token through botocore's SigV4QueryAuth, for hosts _sign_plain does not take."""
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import ReadOnlyCredentials
-
-    request = AWSRequest(
-        method="GET",
-        url=f"{_SCHEME}{endpoint.host}:{endpoint.port}/",
-        data={"Action": "connect", "DBUser": user},
-    )
-    auth = _quiet_query_auth()(
-        ReadOnlyCredentials(creds.access_key, creds.secret_key, creds.token),
-        _SERVICE,
-        endpoint.region,
-        expires=expires_in_s,
-    )
-    auth.sign_at(request, amz_date)
-    url: str = request.url or ""
-    return url[len(_SCHEME) :]
-
-
 class SigV4Signer:
-    """Signs tokens with AWS credentials from a :class:`CredentialSource`.
+    """Signs RDS and Aurora DSQL tokens with AWS credentials from a :class:`CredentialSource`.
 
     Args:
         credentials: Where credentials come from; by default botocore's provider chain.
-        expires_in_s: Token lifetime written into the token, 1..900 seconds.
+        expires_in_s: Token lifetime written into the token: 1..900 seconds for RDS, up to
+            604800 for Aurora DSQL endpoints (a larger value fails when signing for RDS).
+        dsql_action: Sign every DSQL token with this action (``"DbConnect"`` or
+            ``"DbConnectAdmin"``); default by user: ``admin`` → ``DbConnectAdmin``, any other
+            role ``DbConnect``.
     """
 
     def __init__(
-        self, credentials: CredentialSource | None = None, *, expires_in_s: int = MAX_EXPIRES_IN_S
+        self,
+        credentials: CredentialSource | None = None,
+        *,
+        expires_in_s: int = MAX_EXPIRES_IN_S,
+        dsql_action: DsqlAction | None = None,
     ) -> None:
         self._source = credentials if credentials is not None else CredentialSource()
-        self._expires_in_s = validate_expires_in(expires_in_s)
+        self._expires_in_s = validate_expires_in(expires_in_s, MAX_DSQL_EXPIRES_IN_S)
+        self._dsql_action = None if dsql_action is None else validate_dsql_action(dsql_action)
 
     def __repr__(self) -> str:
-        return f"SigV4Signer({self._source!r}, expires_in_s={self._expires_in_s})"
+        action = "" if self._dsql_action is None else f", dsql_action={self._dsql_action!r}"
+        return f"SigV4Signer({self._source!r}, expires_in_s={self._expires_in_s}{action})"
 
     @property
     def credentials(self) -> CredentialSource:
@@ -242,9 +191,21 @@ class SigV4Signer:
 
     def sign(self, endpoint: Endpoint, user: str, *, now: datetime) -> Token:
         """Sign a token for ``user`` at ``endpoint`` at time ``now`` (aware)."""
+        check_expires_for(endpoint, self._expires_in_s)
         return sign_token(
-            self._source.get(), endpoint, validate_user(user), to_utc(now), self._expires_in_s
+            self._source.get(),
+            endpoint,
+            validate_user(user),
+            to_utc(now),
+            self._expires_in_s,
+            action=self._dsql_action,
         )
+
+
+def _endpoint(host: str, port: int, region: str | None, source: CredentialSource) -> Endpoint:
+    if region is None and region_from_host(host) is None:
+        region = source.region()
+    return parse_endpoint(host, port, region)
 
 
 def generate_auth_token(
@@ -259,11 +220,12 @@ def generate_auth_token(
     expires_in_s: int = MAX_EXPIRES_IN_S,
     now: datetime | None = None,
 ) -> str:
-    """Generate an RDS IAM authentication token, the same string boto3 would.
+    """Generate an IAM authentication token, the same string boto3 would.
 
     A drop-in for ``boto3.client("rds").generate_db_auth_token(host, port, user, region)``
-    that creates no RDS client. Use it as the password, over TLS. Prefer a
-    :class:`~rds_iam_auth.Connector`, which caches tokens and sets up TLS for the driver.
+    that creates no client. For an Aurora DSQL host it returns the DSQL token for ``user``
+    instead (see :func:`generate_dsql_token`), as a Connector would. Use it as the password,
+    over TLS. Prefer a :class:`~rds_iam_auth.Connector`, which caches tokens and sets up TLS.
 
     Args:
         host: Endpoint host name, signed exactly as given.
@@ -274,7 +236,7 @@ def generate_auth_token(
         session: A ``boto3.Session`` or ``botocore.session.Session`` to take credentials from.
         credentials: Explicit botocore ``Credentials``.
         profile: A named profile from the shared AWS config files.
-        expires_in_s: Token lifetime in seconds, 1..900.
+        expires_in_s: Token lifetime in seconds, 1..900 (Aurora DSQL hosts: 1..604800).
         now: Signing time (timezone-aware); default the current time.
 
     Raises:
@@ -285,10 +247,53 @@ def generate_auth_token(
     validate_host(host)
     validate_user(user)
     validate_port(port)
-    validate_expires_in(expires_in_s)
+    validate_expires_in(expires_in_s, MAX_DSQL_EXPIRES_IN_S)
     signed_at = datetime.now(timezone.utc) if now is None else to_utc(now)
     source = CredentialSource(session=session, credentials=credentials, profile=profile)
-    if region is None and region_from_host(host) is None:
-        region = source.region()
-    endpoint = parse_endpoint(host, port, region)
+    endpoint = _endpoint(host, port, region, source)
+    check_expires_for(endpoint, expires_in_s)
     return sign_token(source.get(), endpoint, user, signed_at, expires_in_s).value
+
+
+def generate_dsql_token(
+    host: str,
+    *,
+    admin: bool = False,
+    region: str | None = None,
+    session: Any = None,
+    credentials: Credentials | None = None,
+    profile: str | None = None,
+    expires_in_s: int = MAX_EXPIRES_IN_S,
+    now: datetime | None = None,
+) -> str:
+    """Generate an Aurora DSQL authentication token, the same string botocore would.
+
+    Equal to ``boto3.client("dsql").generate_db_connect_auth_token(host, region, expires_in_s)``
+    (``admin=True``: ``generate_db_connect_admin_auth_token``) at the same instant, without
+    building a client.
+
+    Args:
+        host: The cluster endpoint (``<cluster-id>.dsql.<region>.on.aws``, see
+            :func:`~rds_iam_auth.dsql_host`), or any host name with ``region=``.
+        admin: Sign ``DbConnectAdmin``, for the ``admin`` role; default ``DbConnect``, for
+            every other role.
+        region, session, credentials, profile, now: As for :func:`generate_auth_token`.
+        expires_in_s: Token lifetime in seconds, 1..604800 (default 900).
+
+    Raises:
+        ConfigurationError: A parameter is invalid (the message names it).
+        RegionNotFoundError: No region could be determined.
+        CredentialsError: No usable AWS credentials.
+    """
+    validate_host(host)
+    if not isinstance(admin, bool):
+        raise ConfigurationError(f"admin must be True or False, got {type(admin).__name__}")
+    validate_expires_in(expires_in_s, MAX_DSQL_EXPIRES_IN_S)
+    signed_at = datetime.now(timezone.utc) if now is None else to_utc(now)
+    source = CredentialSource(session=session, credentials=credentials, profile=profile)
+    parsed = _endpoint(host, _DSQL_PORT, region, source)
+    # botocore signs whatever host it is given as DSQL: a CNAME or an IP with region= too.
+    endpoint = Endpoint(parsed.host, parsed.port, parsed.region, "dsql")
+    action: DsqlAction = "DbConnectAdmin" if admin else "DbConnect"
+    user = ADMIN_USER if admin else "(any role)"
+    return sign_token(source.get(), endpoint, user, signed_at, expires_in_s, action=action).value

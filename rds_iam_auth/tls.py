@@ -21,7 +21,6 @@ Cloud need ``ca=``. The cache is ``RDS_IAM_AUTH_CACHE_DIR``, default the user ca
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -59,9 +58,9 @@ __all__ = [
 
 TlsMode = Literal["verify-full", "verify-ca"]
 TLS_MODES: tuple[TlsMode, ...] = ("verify-full", "verify-ca")
-_PROXY_KINDS = ("proxy", "proxy-endpoint")
-# Aurora DSQL cluster endpoints: <id>.dsql[-suffix].<region>.on.aws
-_DSQL_HOST = re.compile(r"[a-z0-9]+\.dsql[a-z0-9-]*\.[a-z0-9-]+\.on\.aws")
+# RDS Proxy and Aurora DSQL present public Amazon Trust Services certificates; parse_endpoint
+# gives DSQL hosts (<id>.dsql[-suffix].<region>.on.aws) kind "dsql".
+_PUBLIC_KINDS = ("proxy", "proxy-endpoint", "dsql")
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +147,7 @@ def trust_group(endpoint: Endpoint) -> str:
     """Which default CA verifies ``endpoint``: ``"public"`` (certifi: RDS Proxy, Aurora DSQL)
     or the name of the partition whose RDS bundle does (``"aws"``, ``"aws-us-gov"``,
     ``"aws-cn"``; the region itself when no bundle is known)."""
-    if endpoint.kind in _PROXY_KINDS or _DSQL_HOST.fullmatch(endpoint.key_host):
+    if endpoint.kind in _PUBLIC_KINDS:
         return "public"
     return partition_of(endpoint.region) or endpoint.region
 

@@ -1,11 +1,16 @@
-"""A local RDS IAM emulator: real PostgreSQL and MariaDB servers verifying SigV4 tokens."""
+"""A local RDS IAM emulator: real PostgreSQL and MariaDB servers verifying SigV4 tokens (and the
+PostgreSQL one Aurora DSQL tokens too: ``Emulator.dsql``)."""
 
 from .harness import (
     DATABASE,
+    DSQL_ADMIN,
+    DSQL_CLUSTER_ID,
+    DSQL_ROLE,
     IAM_USER,
     LONG_TERM,
     REGION,
     TEMPORARY,
+    DsqlInfo,
     Emulator,
     EmulatorUnavailable,
     FakeKey,
@@ -16,10 +21,14 @@ from .harness import (
 
 __all__ = [
     "DATABASE",
+    "DSQL_ADMIN",
+    "DSQL_CLUSTER_ID",
+    "DSQL_ROLE",
     "IAM_USER",
     "LONG_TERM",
     "REGION",
     "TEMPORARY",
+    "DsqlInfo",
     "Emulator",
     "EmulatorUnavailable",
     "FakeKey",

@@ -4,8 +4,11 @@ Each server listens on 127.0.0.1 at a free port, accepts TLS only (certificates 
 ``trustme``), and authenticates its IAM user through PAM: ``pam_script`` runs
 ``verifier.py`` under the system Python, which checks the SigV4 token the way RDS does.
 Everything lives in a fresh temporary directory plus one ``/etc/pam.d/rdsiamemu-*`` file per
-server, so two runs on one machine do not collide. Servers are stopped by PID on ``stop()``,
-at interpreter exit and on SIGTERM.
+server, so two runs on one machine do not collide. DSQL mode (on by default): the PostgreSQL
+server also verifies Aurora DSQL tokens for ``DSQL_CLUSTER_ID.dsql.<region>.on.aws`` (service
+``dsql``, no port, ``DbConnectAdmin`` for the role ``admin`` and ``DbConnect`` for the others),
+and its certificate names that host too: reach it with ``address=Emulator.dsql.address``.
+Servers are stopped by PID on ``stop()``, at interpreter exit and on SIGTERM.
 """
 
 from __future__ import annotations
@@ -30,10 +33,14 @@ from typing import Any
 
 __all__ = [
     "DATABASE",
+    "DSQL_ADMIN",
+    "DSQL_CLUSTER_ID",
+    "DSQL_ROLE",
     "IAM_USER",
     "LONG_TERM",
     "REGION",
     "TEMPORARY",
+    "DsqlInfo",
     "Emulator",
     "EmulatorUnavailable",
     "FakeKey",
@@ -45,6 +52,11 @@ __all__ = [
 REGION = "us-east-1"
 IAM_USER = "jane"
 DATABASE = "appdb"
+DSQL_CLUSTER_ID = "abcdefghijklmnopqrstuvwxyz"
+DSQL_ADMIN = "admin"  # the role every DSQL cluster has; logs in with DbConnectAdmin tokens
+DSQL_ROLE = "dsql_app"  # a custom role: DbConnect tokens
+DSQL_DATABASE = "postgres"
+DSQL_USERS = (DSQL_ADMIN, DSQL_ROLE)
 PAM_DIR = Path("/etc/pam.d")
 PAM_PREFIX = "rdsiamemu-"
 PAM_SCRIPT = "pam_script.so"
@@ -93,6 +105,20 @@ class ServerInfo:
     database: str
     region: str
     pid: int
+
+
+@dataclass(frozen=True)
+class DsqlInfo:
+    """The PostgreSQL server seen as an Aurora DSQL cluster: sign for ``host``, dial ``address``."""
+
+    host: str
+    address: str
+    port: int
+    ca_path: str
+    admin_user: str
+    role_user: str
+    database: str
+    region: str
 
 
 class EmulatorUnavailable(RuntimeError):
@@ -233,6 +259,9 @@ class _Server:
             "log": str(self.verifier_log),
             "clock_offset_file": str(self.emu.clock_offset_file),
         }
+        if self.engine == "postgres" and self.emu.dsql_host is not None:
+            config["dsql_hosts"] = [self.emu.dsql_host]
+            config["dsql_admin"] = DSQL_ADMIN
         path = self.script_dir / "config.json"
         path.write_text(json.dumps(config))
         path.chmod(0o644)
@@ -379,6 +408,8 @@ class _Postgres(_Server):
             f" GRANT rds_iam TO {IAM_USER};"
             f" CREATE DATABASE {DATABASE} OWNER {IAM_USER};"
         )
+        if self.emu.dsql_host is not None:
+            self.sql("".join(f" CREATE ROLE {r} LOGIN; GRANT rds_iam TO {r};" for r in DSQL_USERS))
 
     def sql(self, statements: str) -> None:
         deadline = time.monotonic() + 20
@@ -589,8 +620,11 @@ class Emulator:
         mariadb: bool = True,
         region: str = REGION,
         keys: tuple[FakeKey, ...] = (LONG_TERM, TEMPORARY),
+        dsql: bool = True,
     ) -> None:
         self.want_postgres = postgres
+        # The DSQL mode needs no server of its own: the PostgreSQL one answers for this host.
+        self.dsql_host = f"{DSQL_CLUSTER_ID}.dsql.{region}.on.aws" if dsql and postgres else None
         self.want_mariadb = mariadb
         self.region = region
         self.keys = keys
@@ -624,7 +658,8 @@ class Emulator:
             _live.add(self)
         try:
             ca = trustme.CA()
-            self.server_cert = ca.issue_cert("localhost", "127.0.0.1", "::1")
+            names = ["localhost", "127.0.0.1", "::1"]
+            self.server_cert = ca.issue_cert(*names, *([self.dsql_host] if self.dsql_host else []))
             self.ca_path = self.base / "ca.pem"
             ca.cert_pem.write_to_path(str(self.ca_path))
             self.ca_path.chmod(0o644)
@@ -667,6 +702,23 @@ class Emulator:
     def mysql(self) -> ServerInfo:
         """The MariaDB server."""
         return self._servers["mariadb"].info()
+
+    @property
+    def dsql(self) -> DsqlInfo:
+        """The PostgreSQL server as an Aurora DSQL cluster (``Emulator(dsql=True)``, default)."""
+        if self.dsql_host is None:
+            raise EmulatorUnavailable("DSQL mode is off: Emulator(dsql=True, postgres=True)")
+        pg = self.pg
+        return DsqlInfo(
+            host=self.dsql_host,
+            address=f"127.0.0.1:{pg.port}",
+            port=pg.port,
+            ca_path=pg.ca_path,
+            admin_user=DSQL_ADMIN,
+            role_user=DSQL_ROLE,
+            database=DSQL_DATABASE,
+            region=self.region,
+        )
 
     @property
     def clock_offset_file(self) -> Path:

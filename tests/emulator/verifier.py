@@ -1,10 +1,14 @@
 #!/usr/bin/python3 -IS
-"""RDS IAM token verifier, run by pam_script for each login (stdlib only, system Python).
+"""RDS IAM and Aurora DSQL token verifier, run by pam_script for each login (stdlib only).
 
 pam_script passes the login in the environment (``PAM_USER``, ``PAM_AUTHTOK``); the exit status
 is the verdict. ``config.json`` next to this script names the accepted endpoint, region and
 keys. The reason for each refusal is appended to the configured log (never the token), so a
 failing integration test can say why the server said no.
+
+A token whose host (with no port) is one of ``dsql_hosts`` is checked as Aurora DSQL checks it:
+service ``dsql``, no ``DBUser``, ``Action=DbConnectAdmin`` for the ``dsql_admin`` role and
+``DbConnect`` for every other role, ``X-Amz-Expires`` up to one week. Any other token as RDS.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from urllib.parse import quote, unquote
 ALGORITHM = "AWS4-HMAC-SHA256"
 SERVICE = "rds-db"
 MAX_EXPIRES_S = 900
+DSQL_SERVICE = "dsql"
+DSQL_MAX_EXPIRES_S = 604_800
 MAX_CLOCK_SKEW_S = 300
 REQUIRED = (
     "Action",
@@ -33,6 +39,20 @@ REQUIRED = (
     "X-Amz-Signature",
 )
 OPTIONAL = ("X-Amz-Security-Token",)
+DSQL_REQUIRED = tuple(name for name in REQUIRED if name != "DBUser")
+
+
+class Kind:
+    """What one kind of token must look like: RDS or DSQL."""
+
+    def __init__(self, service: str, required: tuple[str, ...], max_expires_s: int) -> None:
+        self.service = service
+        self.required = required
+        self.max_expires_s = max_expires_s
+
+
+RDS = Kind(SERVICE, REQUIRED, MAX_EXPIRES_S)
+DSQL = Kind(DSQL_SERVICE, DSQL_REQUIRED, DSQL_MAX_EXPIRES_S)
 
 
 class Refused(Exception):
@@ -43,7 +63,7 @@ def _hmac(key: bytes, msg: str) -> bytes:
     return hmac.new(key, msg.encode("utf-8"), hashlib.sha256).digest()
 
 
-def _parse_query(query: str) -> dict[str, str]:
+def _parse_query(query: str, kind: Kind) -> dict[str, str]:
     params: dict[str, str] = {}
     for pair in query.split("&"):
         name, sep, value = pair.partition("=")
@@ -52,10 +72,10 @@ def _parse_query(query: str) -> dict[str, str]:
         name = unquote(name)
         if name in params:
             raise Refused(f"duplicate parameter {name}")
-        if name not in REQUIRED and name not in OPTIONAL:
+        if name not in kind.required and name not in OPTIONAL:
             raise Refused(f"unexpected parameter {name[:40]}")
         params[name] = unquote(value)
-    missing = [name for name in REQUIRED if name not in params]
+    missing = [name for name in kind.required if name not in params]
     if missing:
         raise Refused(f"missing parameters {', '.join(missing)}")
     return params
@@ -67,21 +87,35 @@ def verify(token: str, pam_user: str, config: dict[str, object], now: float) -> 
     if not sep:
         raise Refused("not a token: no '/?'")
     allowed = {str(h).lower() for h in config["endpoints"]}  # type: ignore[attr-defined]
-    if host_port.lower() not in allowed:
-        raise Refused(f"signed for endpoint {host_port[:80]!r}, this server is {sorted(allowed)}")
-    params = _parse_query(query)
-    _check_request(params, pam_user)
-    access_key = _check_scope(params, config)
-    _check_time(params, now)
+    dsql_hosts = {str(h).lower() for h in config.get("dsql_hosts", ())}  # type: ignore[attr-defined]
+    if host_port.lower() in dsql_hosts:
+        kind = DSQL
+    elif host_port.lower() in allowed:
+        kind = RDS
+    else:
+        raise Refused(
+            f"signed for endpoint {host_port[:80]!r}, this server is {sorted(allowed | dsql_hosts)}"
+        )
+    params = _parse_query(query, kind)
+    _check_request(params, pam_user, kind, config)
+    access_key = _check_scope(params, config, kind)
+    _check_time(params, now, kind)
     _check_session_token(params, config, access_key)
-    _check_signature(params, config, host_port, access_key)
+    _check_signature(params, config, host_port, access_key, kind)
     return access_key
 
 
-def _check_request(params: dict[str, str], pam_user: str) -> None:
-    if params["Action"] != "connect":
+def _check_request(
+    params: dict[str, str], pam_user: str, kind: Kind, config: dict[str, object]
+) -> None:
+    if kind is DSQL:
+        # The admin role needs DbConnectAdmin, every other role DbConnect, as on DSQL.
+        want = "DbConnectAdmin" if pam_user == config.get("dsql_admin") else "DbConnect"
+        if params["Action"] != want:
+            raise Refused(f"Action is {params['Action'][:20]!r}, not {want!r} for {pam_user!r}")
+    elif params["Action"] != "connect":
         raise Refused(f"Action is {params['Action'][:20]!r}, not 'connect'")
-    if params["DBUser"] != pam_user:
+    elif params["DBUser"] != pam_user:
         raise Refused(f"DBUser {params['DBUser'][:60]!r} is not the login user {pam_user!r}")
     if params["X-Amz-Algorithm"] != ALGORITHM:
         raise Refused("wrong algorithm")
@@ -89,7 +123,7 @@ def _check_request(params: dict[str, str], pam_user: str) -> None:
         raise Refused("SignedHeaders must be 'host'")
 
 
-def _check_scope(params: dict[str, str], config: dict[str, object]) -> str:
+def _check_scope(params: dict[str, str], config: dict[str, object], kind: Kind) -> str:
     scope_parts = params["X-Amz-Credential"].split("/")
     if len(scope_parts) != 5:
         raise Refused("malformed credential scope")
@@ -100,14 +134,14 @@ def _check_scope(params: dict[str, str], config: dict[str, object]) -> str:
         raise Refused(f"unknown access key {access_key[:24]!r}")
     if region != config["region"]:
         raise Refused(f"signed for region {region[:30]!r}, this server is in {config['region']}")
-    if service != SERVICE or terminator != "aws4_request":
-        raise Refused("credential scope must end in rds-db/aws4_request")
+    if service != kind.service or terminator != "aws4_request":
+        raise Refused(f"credential scope must end in {kind.service}/aws4_request")
     if date != params["X-Amz-Date"][:8]:
         raise Refused("credential scope date differs from X-Amz-Date")
     return access_key
 
 
-def _check_time(params: dict[str, str], now: float) -> None:
+def _check_time(params: dict[str, str], now: float, kind: Kind) -> None:
     amz_date = params["X-Amz-Date"]
     try:
         signed_at = calendar.timegm(time.strptime(amz_date, "%Y%m%dT%H%M%SZ"))
@@ -117,8 +151,8 @@ def _check_time(params: dict[str, str], now: float) -> None:
     if not expires_text.isdigit():
         raise Refused("X-Amz-Expires is not a number")
     expires = int(expires_text)
-    if not 0 < expires <= MAX_EXPIRES_S:
-        raise Refused(f"X-Amz-Expires {expires} outside 1..{MAX_EXPIRES_S}")
+    if not 0 < expires <= kind.max_expires_s:
+        raise Refused(f"X-Amz-Expires {expires} outside 1..{kind.max_expires_s}")
     if signed_at - now > MAX_CLOCK_SKEW_S:
         raise Refused(f"signed {signed_at - now:.0f} s in the future")
     if now > signed_at + expires:
@@ -142,7 +176,7 @@ def _check_session_token(
 
 
 def _check_signature(
-    params: dict[str, str], config: dict[str, object], host_port: str, access_key: str
+    params: dict[str, str], config: dict[str, object], host_port: str, access_key: str, kind: Kind
 ) -> None:
     keys: dict[str, dict[str, str | None]] = config["keys"]  # type: ignore[assignment]
     key = keys[access_key]
@@ -167,12 +201,12 @@ def _check_signature(
             hashlib.sha256(b"").hexdigest(),
         )
     )
-    scope = f"{date}/{region}/{SERVICE}/aws4_request"
+    scope = f"{date}/{region}/{kind.service}/aws4_request"
     string_to_sign = "\n".join(
         (ALGORITHM, amz_date, scope, hashlib.sha256(canonical_request.encode()).hexdigest())
     )
     signing_key = _hmac(f"AWS4{key['secret']}".encode(), date)
-    for part in (region, SERVICE, "aws4_request"):
+    for part in (region, kind.service, "aws4_request"):
         signing_key = _hmac(signing_key, part)
     expected = hmac.new(signing_key, string_to_sign.encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, params["X-Amz-Signature"]):

@@ -195,9 +195,14 @@ def test_expires_in_s_is_public() -> None:
     c = Connector(credentials=None, expires_in_s=60, region="us-east-1", ca="certifi")
     assert isinstance(c._signer, SigV4Signer)
     assert "expires_in_s=60" in repr(c._signer)
-    for bad in (0, 901, 1.5, True):
+    for bad in (0, 604_801, 1.5, True):
         with pytest.raises(ConfigurationError, match="expires_in_s"):
             Connector(expires_in_s=bad)  # type: ignore[arg-type]
+    # 901..604800 are for Aurora DSQL hosts: asking for an RDS host's token refuses them,
+    # before any credentials are looked up.
+    long_lived = Connector(credentials=None, expires_in_s=901, region="us-east-1", ca="certifi")
+    with pytest.raises(ConfigurationError, match="expires_in_s=901"):
+        long_lived.token("mydb.abc.us-east-1.rds.amazonaws.com", 5432, "app")
     with pytest.raises(ConfigurationError, match="expires_in_s"):
         Connector(signer=StaticSigner("t"), expires_in_s=60)
 

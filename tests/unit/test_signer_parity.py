@@ -494,8 +494,9 @@ def test_parity_with_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_stdlib_and_botocore_signing_paths_agree() -> None:
-    """The hashlib/hmac path and the botocore SigV4QueryAuth path give the same bytes."""
-    from rds_iam_auth import signer
+    """The hashlib/hmac path and the botocore SigV4QueryAuth path give the same bytes, for RDS
+    requests (with the port) and DSQL ones (without)."""
+    from rds_iam_auth import _sigv4
     from rds_iam_auth.credentials import FrozenCredentials
 
     rng = random.Random(3000)
@@ -507,17 +508,32 @@ def test_stdlib_and_botocore_signing_paths_agree() -> None:
             for _ in range(rng.randint(1, 4))
         ]
         host = ".".join(labels) + rng.choice(["", "."])
-        port = rng.choice([443, 5432, 3306, rng.randint(1, 65535)])
         user = "".join(rng.choice(user_chars) for _ in range(rng.randint(1, 16)))
+        if case % 2:
+            port: int | None = rng.choice([443, 5432, 3306, rng.randint(1, 65535)])
+            params = [("Action", "connect"), ("DBUser", user)]
+            service = "rds-db"
+        else:
+            port = None
+            params = [("Action", rng.choice(["DbConnect", "DbConnectAdmin"]))]
+            service = "dsql"
         token = rng.choice(
             [None, "", "".join(rng.choice(string.ascii_letters + "/+=") for _ in range(300))]
         )
         creds = FrozenCredentials("AKIDEXAMPLE", "secret/+=" + str(case), token, None)
-        endpoint = parse_endpoint(host, port, rng.choice(["us-east-1", "cn-north-1"]))
+        parse_endpoint(host, port or 5432, "us-east-1")  # only hosts the library accepts
         amz_date = (datetime(2020, 1, 1) + timedelta(seconds=rng.randint(0, 10**9))).strftime(
             "%Y%m%dT%H%M%SZ"
         )
-        expires = rng.randint(1, 900)
-        plain = signer._sign_plain(creds, endpoint, user, amz_date, expires)
-        reference = signer._sign_botocore(creds, endpoint, user, amz_date, expires)
+        args = {
+            "host": host,
+            "port": port,
+            "request_params": params,
+            "service": service,
+            "region": rng.choice(["us-east-1", "cn-north-1"]),
+            "amz_date": amz_date,
+            "expires_in_s": rng.randint(1, 604_800),
+        }
+        plain = _sigv4._presign_plain(creds, **args)  # type: ignore[arg-type]
+        reference = _sigv4._presign_botocore(creds, **args)  # type: ignore[arg-type]
         assert plain == reference, f"case {case}: {host!r} {port} {user!r}"
