@@ -3,6 +3,7 @@ refused login looks, and how to ask the server who we are and whether the sessio
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,5 +76,12 @@ async def close(conn: Any, driver: str) -> None:
     and asyncmy's ``close()`` only schedules it, and ``asyncio.run`` may end first)."""
     if driver in ("asyncpg", "psycopg"):
         await conn.close()
-    else:
-        await conn.ensure_closed()
+        return
+    # ensure_closed() sends COM_QUIT, then close()s the TLS transport: a graceful shutdown that
+    # waits for the server's close_notify, which asyncio.run() may not wait for (the socket is
+    # then reported unclosed). Abort the transport after it, as a long-running loop would.
+    transport = conn._writer.transport if driver == "aiomysql" else conn._transport
+    await conn.ensure_closed()
+    if transport is not None:
+        transport.abort()
+        await asyncio.sleep(0)
