@@ -160,7 +160,8 @@ def demo(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks against the boto3 recipe; prints ratios, writes benchmarks/results/."""
-    session.install("-e", ".[all]", "boto3>=1.34", "trustme>=1.1")
+    # awscli: item 13 races `rds-iam-auth token` against `aws rds generate-db-auth-token`.
+    session.install("-e", ".[all]", "boto3>=1.34", "trustme>=1.1", "awscli>=1.34")
     session.run("python", "-m", "benchmarks", *session.posargs)
 
 

@@ -13,11 +13,11 @@ if str(ROOT) not in sys.path:
     # `tests.emulator` and (without an install) `rds_iam_auth` live at the repository root.
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import cold, contexts, report, server, warm  # noqa: E402
+from benchmarks import cli, cold, contexts, report, server, warm  # noqa: E402
 from benchmarks.common import Row  # noqa: E402
 
 TIME_LIMIT_S = 300
-ALL_ITEMS = [str(i) for i in range(1, 13)]
+ALL_ITEMS = [str(i) for i in range(1, 14)]
 FULL = {
     "cold": 9,
     "rounds": 7,
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one flat list
     items = set(args.only.split(",")) - {""} if args.only else set(ALL_ITEMS)
     unknown = items - set(ALL_ITEMS)
     if unknown:
-        parser.error(f"unknown items {sorted(unknown)}; choose from 1..12")
+        parser.error(f"unknown items {sorted(unknown)}; choose from 1..13")
     s = QUICK if args.quick else FULL
     started = time.perf_counter()
     rows: list[Row] = []
@@ -106,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one flat list
         guarded("item 9: contention", lambda: warm.contention(s["contention"]), {"9"})
     if "10" in items:
         guarded("item 10: TLS context per connect", lambda: contexts.run(s["rounds"]), {"10"})
+    if "13" in items:
+        guarded("item 13: rds-iam-auth token vs aws CLI", lambda: cli.run(s["cold"]), {"13"})
     runtime = time.perf_counter() - started
     phase("done")
     rows.append(

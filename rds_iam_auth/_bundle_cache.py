@@ -122,7 +122,7 @@ def install_bundle(
     """Check a newer RDS CA bundle and install it atomically into the user cache.
 
     Connectors built afterwards use it (for the commercial partition, instead of the shipped
-    bundle) as long as it stays valid. This is what ``rds-iam-auth ca update`` will call.
+    bundle) as long as it stays valid. ``rds-iam-auth ca update`` calls it.
 
     Args:
         source: The bundle's bytes or the path of a PEM file (e.g. a ``global-bundle.pem``

@@ -87,6 +87,7 @@ class CredentialSource:
         self._botocore_session: Any = None
         self._resolved: Credentials | None = credentials
         self._static: FrozenCredentials | None = None  # keys read without botocore.session
+        self._static_origin = ""  # botocore's method name for the provider they stand in for
         self._sections: ProfileSections | None = None
         self._sections_read = False
         _fork.register(self, _reset_lock)
@@ -173,6 +174,31 @@ class CredentialSource:
         sections = self._profile_sections()
         return None if sections is None else _profiles.profile_keys(sections)
 
+    def _read_static_keys(self) -> None:
+        keys = self._environment_keys()
+        origin = "env"
+        if keys is None:
+            keys, origin = self._profile_keys(), "shared-credentials-file"
+        if keys is not None:
+            self._static_origin = origin
+            self._static = keys
+
+    def origin(self) -> str | None:
+        """Where the credentials of the last :meth:`get` came from, or None before one.
+
+        botocore's provider names: ``"env"`` (environment variables),
+        ``"shared-credentials-file"``, ``"config-file"``, ``"sso"``, ``"assume-role"``,
+        ``"assume-role-with-web-identity"``, ``"custom-process"``, ``"container-role"`` (ECS
+        / EKS), ``"iam-role"`` (EC2 instance metadata), ...; ``"explicit"`` for credentials
+        passed without one.
+        """
+        if self._static is not None:
+            return self._static_origin
+        if self._resolved is None:
+            return None
+        method = getattr(self._resolved, "method", None)
+        return method if isinstance(method, str) and method else "explicit"
+
     def get(self) -> FrozenCredentials:
         """Return current credentials, refreshing temporary ones as botocore decides.
 
@@ -184,7 +210,7 @@ class CredentialSource:
         if self._resolved is None:
             with self._lock:
                 if self._resolved is None and self._static is None:
-                    self._static = self._environment_keys() or self._profile_keys()
+                    self._read_static_keys()
             if self._static is not None:
                 return self._static
 

@@ -7,7 +7,7 @@ CA resolution order (DESIGN §6), first match wins:
 3. RDS Proxy and Aurora DSQL endpoints: certifi (they present public Amazon Trust Services
    certificates, which certifi has and the RDS bundles do not);
 4. a newer RDS bundle installed into the user cache with :func:`install_bundle` (what
-   ``rds-iam-auth ca update`` will do), used only while it validates;
+   ``rds-iam-auth ca update`` does), used only while it validates;
 5. the RDS global bundle shipped in the package (commercial partition): nothing is downloaded
    at connect time, so clients in private subnets work.
 

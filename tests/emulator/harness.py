@@ -720,6 +720,10 @@ class Emulator:
             region=self.region,
         )
 
+    def sql(self, engine: str, statements: str) -> None:
+        """Run admin SQL on "postgres" or "mariadb" (as the superuser, over the local socket)."""
+        self._servers[engine].sql(statements)
+
     @property
     def clock_offset_file(self) -> Path:
         """The file both verifiers read their clock offset from."""
