@@ -15,7 +15,6 @@ Importing this package imports no database driver and no boto3.
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
@@ -106,6 +105,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
-
-
-logging.getLogger("rds_iam_auth").addHandler(logging.NullHandler())

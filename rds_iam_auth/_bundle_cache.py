@@ -8,7 +8,6 @@ trusted for every connection.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import threading
@@ -28,6 +27,7 @@ from ._bundle import (
     partition_of,
     shipped_bundle,
 )
+from ._log import logger
 from .errors import CaBundleError
 
 if TYPE_CHECKING:
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 
 __all__ = ["install_bundle", "rds_bundle"]
 
-logger = logging.getLogger("rds_iam_auth")
 _DOWNLOAD_TIMEOUT_S = 10.0
 
 

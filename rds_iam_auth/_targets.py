@@ -7,12 +7,12 @@ hit at a dict lookup.
 
 from __future__ import annotations
 
-import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
 from . import _fork
 from ._address import parse_address
+from ._log import logger
 from ._login import Key, Target
 from .drivers import get_adapter
 from .endpoint import Endpoint, parse_endpoint, region_from_host, validate_host, validate_region
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Targets"]
 
-logger = logging.getLogger("rds_iam_auth")
 _CLOSED = "this Connector is closed; build a new one"
 
 

@@ -14,7 +14,6 @@ until it expires; after that the failure is raised (to each waiting caller as it
 from __future__ import annotations
 
 import itertools
-import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -23,6 +22,7 @@ from datetime import datetime, timezone
 
 from . import _fork
 from ._flight import Flight
+from ._log import logger
 from .errors import ConnectorClosedError
 from .token import Token
 
@@ -32,7 +32,6 @@ MANDATORY_REFRESH_S = 60
 """In the last minute of a token's life callers wait for a fresh token instead of using it:
 a login takes time, and a token that expires in transit is refused."""
 
-logger = logging.getLogger("rds_iam_auth")
 
 _Sign = Callable[[datetime], Token]
 _NO_FLIGHT = Flight()  # placeholder in _claim's answer when a token is served
