@@ -182,7 +182,8 @@ def _venv_python(venv: str) -> str:
 def build(session: nox.Session) -> None:
     """sdist and wheel into dist/, twine check --strict, the wheel's contents, then the wheel
     alone (with its declared dependencies) in a fresh virtualenv: import cost, a token signed
-    offline, the CA resolved to the shipped bundle with no network."""
+    offline, the CA resolved to the shipped bundle with no network; then the SQLAlchemy URL
+    plugin's entry point from the wheel (tests/packaging/plugin_smoke.py)."""
     session.install("build==1.6.1", "twine==7.0.0")
     shutil.rmtree("dist", ignore_errors=True)
     session.run("python", "-m", "build", "--outdir", "dist")
@@ -198,6 +199,16 @@ def build(session: nox.Session) -> None:
     session.run(python, "-m", "pip", "install", "--quiet", wheel, external=True)
     with session.chdir(session.create_tmp()):  # outside the checkout: the installed copy only
         session.run(python, "-I", smoke, external=True)
+    plugin_smoke = os.path.abspath("tests/packaging/plugin_smoke.py")
+    with_sqlalchemy = os.path.abspath(os.path.join(session.create_tmp(), "wheel-sqlalchemy"))
+    shutil.rmtree(with_sqlalchemy, ignore_errors=True)
+    session.run("python", "-m", "venv", with_sqlalchemy)
+    python = _venv_python(with_sqlalchemy)
+    session.run(
+        python, "-m", "pip", "install", "--quiet", f"{wheel}[sqlalchemy,pymysql]", external=True
+    )
+    with session.chdir(session.create_tmp()):
+        session.run(python, "-I", plugin_smoke, external=True)
 
 
 @nox.session

@@ -14,6 +14,29 @@ credentials and signs nothing, so such tests need no AWS configuration::
     clock.advance(900)                       # past the token's expiry
     assert c.token("db.example.com", 5432, "app").value == "t2"
     assert len(signer.calls) == 2
+
+With pytest, the plugin :mod:`rds_iam_auth.pytest_plugin` gives these as fixtures. Enable it
+in your top-level ``conftest.py`` (it is not loaded just because rds_iam_auth is installed)::
+
+    pytest_plugins = ["rds_iam_auth.pytest_plugin"]
+
+    def test_token_is_cached(rds_iam_connector, rds_iam_clock, rds_iam_signer):
+        rds_iam_connector.token("db.example.com", 5432, "app")
+        rds_iam_clock.advance(60)
+        rds_iam_connector.token("db.example.com", 5432, "app")
+        assert len(rds_iam_signer.calls) == 1
+
+``rds_iam_clock`` is a FakeClock at 2024-01-01T00:00:00Z, ``rds_iam_signer`` a
+``StaticSigner("rds-iam-test-token")`` (override either fixture in your conftest.py), and
+``rds_iam_connector`` a Connector on both (``region="us-east-1"``, ``ca="certifi"``).
+
+For tests against real servers, ``pytest --rds-iam-emulator`` enables ``rds_iam_emulator``
+(session: PostgreSQL and MariaDB on loopback that verify SigV4 tokens over TLS, as RDS does),
+``rds_iam_emulator_clock`` (a FakeClock that moves the servers' clock with it) and
+``rds_iam_emulator_connector``. The emulator needs root, the ``postgresql``,
+``mariadb-server`` and ``libpam-script`` packages and ``trustme``, and is not part of the
+wheel: copy ``tests/emulator`` from the source distribution and name it with the ini option
+``rds_iam_emulator_module``. Without the option those tests are skipped.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""One model and its migration, so that ``migrate`` creates a table and queries use it."""
