@@ -93,7 +93,9 @@ def tests(session: nox.Session) -> None:
     """Unit, integration and security tests (integration needs the local emulator: README)."""
     _install_package(session, *TEST_DEPS)
     # One emulator per xdist worker (each on its own ports and PAM services).
-    args = session.posargs or ["-n", "auto"]
+    # Four workers even on two cores: much of the suite waits on servers, PAM verifier processes
+    # and subprocess clients rather than computing (measured: 4141 tests in ~3 min here).
+    args = session.posargs or ["-n", str(max(4, os.cpu_count() or 1))]
     session.run("pytest", *args, env={"AWS_EC2_METADATA_DISABLED": "true"})
     if session.python == PYTHONS[0] and not session.posargs:
         session.install(*OLDEST_BOTOCORE)
