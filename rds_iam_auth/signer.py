@@ -270,14 +270,14 @@ def generate_dsql_token(
 
     Equal to ``boto3.client("dsql").generate_db_connect_auth_token(host, region, expires_in_s)``
     (``admin=True``: ``generate_db_connect_admin_auth_token``) at the same instant, without
-    building a client.
+    building a client. ``region``, ``session``, ``credentials``, ``profile`` and ``now`` are as
+    for :func:`generate_auth_token`.
 
     Args:
         host: The cluster endpoint (``<cluster-id>.dsql.<region>.on.aws``, see
             :func:`~rds_iam_auth.dsql_host`), or any host name with ``region=``.
         admin: Sign ``DbConnectAdmin``, for the ``admin`` role; default ``DbConnect``, for
             every other role.
-        region, session, credentials, profile, now: As for :func:`generate_auth_token`.
         expires_in_s: Token lifetime in seconds, 1..604800 (default 900).
 
     Raises:
