@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..errors import ConfigurationError
 from ..tls import TlsSettings
 from . import Address, ConnectKwargs, _mysql
 from ._policy import CREDENTIALS, TARGET, KeywordPolicy
@@ -47,7 +48,14 @@ def build_kwargs(
 ) -> ConnectKwargs:
     """The driver's connect keywords; the token travels only as ``password``, in TLS."""
     extra = policy.check(user_kwargs)
-    client_cert = {k: extra.pop(k) for k in _mysql.CLIENT_CERT_KEYWORDS if k in extra}
+    popped = {k: extra.pop(k) for k in _mysql.CLIENT_CERT_KEYWORDS if k in extra}
+    client_cert = {k: v for k, v in popped.items() if v is not None}
+    for name, value in client_cert.items():
+        if not isinstance(value, str):  # an int would be taken for a file descriptor
+            raise ConfigurationError(f"{policy.driver}: {name}= must be a str")
+    flags = extra.get("client_flag")
+    if flags is not None and (type(flags) is not int or flags < 0):
+        raise ConfigurationError(f"{policy.driver}: client_flag= must be a non-negative int")
     kwargs = ConnectKwargs(
         host=host if address is None else address.host,
         port=port if address is None else address.port,

@@ -11,12 +11,14 @@ Refused IAM login: PyMySQL's ``OperationalError`` with ``args[0] == 1045``.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import sys
 from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
+from ..errors import ConfigurationError
 from ..tls import TlsSettings
 from . import Address, ConnectKwargs, _mysql, _mysql_async, import_driver, require_version
 
@@ -81,7 +83,15 @@ def _tls_only_connection() -> type[Any]:
                     NO_TLS,
                     "rds_iam_auth: the server offered no TLS; the IAM token was not sent",
                 )
-            await super()._request_authentication()
+            try:
+                await super()._request_authentication()
+            except BaseException:
+                # aiomysql then close()s the TLS transport, a graceful shutdown that needs more
+                # turns of the loop than a caller's asyncio.run() may have left: abort instead,
+                # so the socket is closed on the next turn (connect_async awaits it).
+                if self._writer is not None:
+                    self._writer.transport.abort()
+                raise
 
     return TlsOnlyConnection
 
@@ -97,6 +107,11 @@ def build_kwargs(
     user_kwargs: Mapping[str, Any],
 ) -> ConnectKwargs:
     """Return ``aiomysql.connect`` keywords; the token travels only as ``password``."""
+    if "database" in user_kwargs:
+        # PyMySQL takes both names, aiomysql's Connection only db=.
+        if "db" in user_kwargs:
+            raise ConfigurationError("aiomysql: pass db= or database=, not both")
+        user_kwargs = {("db" if k == "database" else k): v for k, v in user_kwargs.items()}
     return _mysql_async.build_kwargs(
         POLICY,
         host=host,
@@ -116,6 +131,7 @@ async def connect_async(kwargs: Mapping[str, Any]) -> Any:
         await connection._connect()
     except BaseException:
         connection.close()
+        await asyncio.sleep(0)  # one turn: the aborted transport closes its socket
         raise
     return connection
 

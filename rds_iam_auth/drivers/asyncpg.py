@@ -12,6 +12,13 @@ connector sets host, port, user, password and ``ssl`` every time and owns those 
 ``wrap_bio`` verifies the endpoint's name instead. Refused IAM login (measured on the
 emulator): ``asyncpg.exceptions.InvalidAuthorizationSpecificationError`` (SQLSTATE 28000)
 with PostgreSQL's "PAM authentication failed for user" text.
+
+``direct_tls`` is always set (``False``): left unset, asyncpg takes it from
+``PGSSLNEGOTIATION``. ``direct_tls=True`` is refused: PostgreSQL 17+ accepts direct TLS only
+with the ``postgresql`` ALPN protocol, which our read-only contexts do not offer. asyncpg writes
+``server_settings`` into the startup packet after ``user`` and ``database``, and the server
+keeps the last value, so ``user``/``database`` there would log in as someone the token was not
+signed for: refused, like ``_pq_.*`` protocol extensions and ``replication``.
 """
 
 from __future__ import annotations
@@ -47,7 +54,7 @@ POLICY = KeywordPolicy(
             "max_cached_statement_lifetime",
             "max_cacheable_statement_size",
             "target_session_attrs",
-            "direct_tls",  # PostgreSQL 17's direct TLS: still our context
+            "direct_tls",  # False only (see the module docstring)
             *_CLIENT_CERT,
             *_OBJECTS,
         }
@@ -55,6 +62,7 @@ POLICY = KeywordPolicy(
     {
         **_libpq.OWNED,
         "ssl": TLS,
+        "sslmode": TLS,
         "loop": "asyncpg uses the running event loop",
         "krbsrvname": CREDENTIALS,
         "gsslib": CREDENTIALS,
@@ -91,11 +99,24 @@ def build_kwargs(
 ) -> ConnectKwargs:
     """Return ``asyncpg.connect`` keywords; the token travels only as ``password``."""
     extra = POLICY.check(user_kwargs)
-    cert = {k: extra.pop(k) for k in _CLIENT_CERT if k in extra}
-    if "server_settings" in extra and not _text_mapping(extra["server_settings"]):
-        raise ConfigurationError("asyncpg: server_settings= must be a dict of str to str")
+    popped = {k: extra.pop(k) for k in _CLIENT_CERT if k in extra}
+    cert = {k: v for k, v in popped.items() if v is not None}
+    for name, value in cert.items():
+        if not isinstance(value, str):  # an int would be taken for a file descriptor
+            raise ConfigurationError(f"asyncpg: {name}= must be a str")
+    if extra.get("server_settings") is not None:
+        extra["server_settings"] = _server_settings(extra["server_settings"])
     if cert and not cert.get("sslcert"):
         raise ConfigurationError("asyncpg: sslkey= and sslpassword= need sslcert=")
+    direct = extra.pop("direct_tls", None)
+    if direct is not None and not isinstance(direct, bool):
+        raise ConfigurationError("asyncpg: direct_tls= must be True or False")
+    if direct:
+        raise ConfigurationError(
+            "asyncpg: direct_tls=True is not supported: PostgreSQL 17+ requires the "
+            "'postgresql' ALPN protocol for direct TLS, which the connector's TLS context does "
+            "not offer; leave direct_tls out (the connector negotiates TLS with SSLRequest)"
+        )
     client_cert = (cert["sslcert"], cert.get("sslkey"), cert.get("sslpassword")) if cert else None
     kwargs = ConnectKwargs(
         host=host if address is None else address.host,
@@ -103,20 +124,37 @@ def build_kwargs(
         user=user,
         password=password,
         ssl=pinned_context(tls.ca_path, tls.check_hostname, host, client_cert),
+        direct_tls=False,  # never PGSSLNEGOTIATION's choice
     )
     kwargs.update(extra)
     return kwargs
 
 
-def _text_mapping(value: object) -> bool:
+def _server_settings(value: object) -> dict[str, str]:
+    """A checked copy (asyncpg reads the dict only later, while other coroutines run)."""
     if not isinstance(value, dict):
-        return False
+        raise ConfigurationError("asyncpg: server_settings= must be a dict of str to str")
+    checked: dict[str, str] = {}
     for name, setting in value.items():
         if not isinstance(name, str) or not isinstance(setting, str):
-            return False
+            raise ConfigurationError("asyncpg: server_settings= must be a dict of str to str")
         check_text(f"asyncpg: server_settings[{name!r}]", setting)
         check_text("asyncpg: a server_settings name", name)
-    return True
+        why = _STARTUP_OWNED.get(name)
+        if why is None and name.startswith("_pq_."):
+            why = "protocol extensions are not supported"
+        if why is not None:
+            raise ConfigurationError(f"asyncpg: do not put {name!r} in server_settings=; {why}")
+        checked[name] = setting
+    return checked
+
+
+# Startup-packet names that asyncpg writes itself or cannot follow.
+_STARTUP_OWNED = {
+    "user": "the login user is the one the token is signed for: connect()'s user argument",
+    "database": "pass database= instead",
+    "replication": "asyncpg does not speak the replication protocol",
+}
 
 
 async def connect_async(kwargs: Mapping[str, Any]) -> Any:
@@ -130,4 +168,9 @@ def is_auth_refused(exc: BaseException) -> bool:
     if asyncpg is None:
         return False
     refused = asyncpg.exceptions.InvalidAuthorizationSpecificationError
-    return isinstance(exc, refused) and _libpq.PAM_REFUSED in str(exc)
+    # Exactly 28000: InvalidPasswordError (28P01, password auth, not IAM) is a subclass.
+    return (
+        isinstance(exc, refused)
+        and getattr(exc, "sqlstate", None) == "28000"
+        and _libpq.PAM_REFUSED in str(exc)
+    )

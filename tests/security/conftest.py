@@ -53,3 +53,32 @@ def kit(pki: Pki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[K
     made = Kit(pki, tmp_path, monkeypatch)
     yield made
     made.close()
+
+
+def _is_async_module(name: str) -> bool:
+    return name.rpartition(".")[2].startswith("test_async_")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """asyncpg, aiomysql and asyncmy leave the socket of a refused handshake (plaintext decoy,
+    wrong certificate) to the garbage collector, which then reports "unclosed transport"
+    wherever it happens to run. In the async decoy modules that report is not a finding (the
+    token assertions are the tests' own), so it is ignored there."""
+    for item in items:
+        module = getattr(item, "module", None)
+        if module is not None and _is_async_module(module.__name__):
+            item.add_marker(pytest.mark.filterwarnings("ignore:unclosed:ResourceWarning"))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _async_driver_garbage(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After an async decoy module, collect what its drivers dropped, before the next module
+    (whose tests keep the warning an error)."""
+    yield
+    if _is_async_module(request.module.__name__):
+        import gc
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
