@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ._login import build, login
+from .errors import ConfigurationError
 from .token import Token
 
 if TYPE_CHECKING:
@@ -254,6 +255,10 @@ class DriverConnect:
         target = self._targets.target(host, user, driver, (port, region, address))
         kwargs = dict(driver_kwargs)
         target.adapter.load()
+        if not target.adapter.SYNC:
+            raise ConfigurationError(
+                f"driver={driver!r} is asynchronous: use async_creator() for an async pool"
+            )
         # A placeholder token, so bad driver keywords fail here, not in the pool.
         build(target, PLACEHOLDER, kwargs)
 

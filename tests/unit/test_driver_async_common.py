@@ -157,8 +157,8 @@ def test_connect_refuses_an_async_only_driver_before_signing(driver: str, ca_fil
     message = r"is asynchronous: use await connect_async"
     with pytest.raises(ConfigurationError, match=message):
         c.connect(HOST, "app", driver=driver)
-    with pytest.raises(ConfigurationError, match=message):
-        c.creator(HOST, "app", driver=driver)()
+    with pytest.raises(ConfigurationError, match="is asynchronous: use async_creator"):
+        c.creator(HOST, "app", driver=driver)  # refused when built, not in the pool
     assert c.stats.signings == 0
 
 
@@ -176,3 +176,4 @@ def test_connect_async_refuses_a_sync_only_driver_before_signing(driver: str, ca
 def test_an_unknown_driver_is_named(ca_file: str) -> None:
     with pytest.raises(ConfigurationError, match=r"driver must be one of .*'asyncmy'"):
         asyncio.run(connector(ca_file).connect_async(HOST, "app", driver="aiopg"))
+
