@@ -176,4 +176,3 @@ def test_connect_async_refuses_a_sync_only_driver_before_signing(driver: str, ca
 def test_an_unknown_driver_is_named(ca_file: str) -> None:
     with pytest.raises(ConfigurationError, match=r"driver must be one of .*'asyncmy'"):
         asyncio.run(connector(ca_file).connect_async(HOST, "app", driver="aiopg"))
-
