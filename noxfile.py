@@ -138,7 +138,7 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package."""
     session.install(
         "-e",
-        ".[all]",
+        ".[all,sqlalchemy,psycopg-pool,django]",  # the integrations import them
         "mypy==2.4.1",
         "botocore-stubs",
         "types-PyMySQL",

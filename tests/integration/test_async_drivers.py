@@ -238,7 +238,7 @@ def test_module_level_connect_async(emulator: Emulator, monkeypatch: pytest.Monk
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
     monkeypatch.setenv("AWS_DEFAULT_REGION", info.region)
     monkeypatch.setenv("RDS_IAM_AUTH_CA_BUNDLE", info.ca_path)
-    monkeypatch.setattr(rds_iam_auth._default, "_default_connector", None)
+    monkeypatch.setattr("rds_iam_auth._default._default_connector", None)
 
     async def main() -> tuple[str, bool]:
         conn = await rds_iam_auth.connect_async(

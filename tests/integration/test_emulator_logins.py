@@ -75,7 +75,7 @@ def test_module_connect_uses_default_chain_and_env(
     monkeypatch.setenv("AWS_SESSION_TOKEN", temporary_key.token or "")
     monkeypatch.setenv("AWS_REGION", target.info.region)
     monkeypatch.setenv("RDS_IAM_AUTH_CA_BUNDLE", target.info.ca_path)
-    monkeypatch.setattr(rds_iam_auth._default, "_default_connector", None)
+    monkeypatch.setattr("rds_iam_auth._default._default_connector", None)
     conn = rds_iam_auth.connect(
         target.info.host,
         target.info.user,

@@ -90,7 +90,7 @@ def test_the_default_connector_refuses_an_impostor(
     kit: Kit, driver: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # rds_iam_auth.connect_async goes through the process-wide default Connector.
-    monkeypatch.setattr(rds_iam_auth._default, "_default_connector", kit.connector)
+    monkeypatch.setattr("rds_iam_auth._default._default_connector", kit.connector)
     for mode in ATTACK_MODES:
         decoy = kit.decoy(ASYNC_DRIVERS[driver], mode)
 
