@@ -139,6 +139,7 @@ def typecheck(session: nox.Session) -> None:
     session.install(
         "-e",
         ".[all,sqlalchemy,psycopg-pool,django]",  # the integrations import them
+        "pytest>=8",  # the pytest plugin imports it
         "mypy==2.4.1",
         "botocore-stubs",
         "types-PyMySQL",
